@@ -1,0 +1,18 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+.PHONY: bootstrap run test lint pytest bench
+
+bootstrap:
+	@bash deploy/bootstrap.sh
+
+run: bootstrap
+	.venv/bin/recouvre run
+
+lint: bootstrap
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/mypy
+
+pytest: bootstrap
+	.venv/bin/python -m pytest
+
+test: lint pytest

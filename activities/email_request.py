@@ -1,0 +1,39 @@
+"""What the workflow asks of the email channel, and what it gets back."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import BaseModel
+
+from schemas.money import Balance
+
+
+class EmailRequest(BaseModel):
+    idempotency_key: str
+    case_id: str
+    tenant: str
+    step: str
+    template: str
+    to: str
+    debtor_name: str
+    debtor_kind: str
+    invoice_number: str
+    issue_date: date
+    due_date: date
+    amount_due: Balance
+    balance: Balance
+    currency: str
+
+
+class EmailReceipt(BaseModel):
+    message_id: str
+    recipient: str
+    subject: str
+    sent_at: datetime
+    duplicate: bool
+    """True when this idempotency key had already been sent: nothing went out again."""
+
+
+class InvalidRecipient(Exception):
+    """The relay refused the recipient: retrying will not help."""

@@ -1,0 +1,117 @@
+"""The invoice an ERP posts: the only way a case starts."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
+from stdnum.fr import siren as siren_check
+
+from schemas.money import Amount
+
+
+class DebtorKind(StrEnum):
+    business = "business"
+    consumer = "consumer"
+    public = "public"
+
+
+class Address(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    line1: str = Field(min_length=1, max_length=200)
+    line2: str | None = Field(default=None, max_length=200)
+    postal_code: str = Field(min_length=1, max_length=16)
+    city: str = Field(min_length=1, max_length=100)
+    country: str = Field(default="FR", pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")
+
+    @model_validator(mode="after")
+    def _french_postal_code(self) -> Address:
+        if self.country == "FR" and not (len(self.postal_code) == 5 and self.postal_code.isdigit()):
+            raise ValueError("postal_code: a French postal code has 5 digits")
+        return self
+
+
+class Debtor(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    kind: DebtorKind
+    name: str = Field(min_length=1, max_length=200)
+    siren: str | None = Field(default=None, description="Required for business debtors")
+    email: EmailStr
+    address: Address
+
+    @field_validator("siren")
+    @classmethod
+    def _siren_checksum(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        compact = siren_check.compact(value)
+        if not siren_check.is_valid(compact):
+            raise ValueError("not a valid SIREN (9 digits with a valid Luhn checksum)")
+        return str(compact)
+
+    @model_validator(mode="after")
+    def _siren_for_business(self) -> Debtor:
+        if self.kind is DebtorKind.business and self.siren is None:
+            raise ValueError("siren: required for a business debtor")
+        return self
+
+
+class InvoiceIn(BaseModel):
+    """Body of POST /v1/invoices."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "invoice_number": "F-2026-0001",
+                    "issue_date": "2026-10-01",
+                    "due_date": "2026-10-31",
+                    "currency": "EUR",
+                    "amount_due": "1200.00",
+                    "debtor": {
+                        "kind": "business",
+                        "name": "Durand SARL",
+                        "siren": "732829320",
+                        "email": "compta@durand.example",
+                        "address": {
+                            "line1": "12 rue de la Paix",
+                            "postal_code": "75002",
+                            "city": "Paris",
+                            "country": "FR",
+                        },
+                    },
+                }
+            ]
+        },
+    )
+
+    invoice_number: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][\w./-]*$")
+    issue_date: date
+    due_date: date
+    currency: Literal["EUR"] = Field(description="Only EUR for now")
+    amount_due: Amount
+    debtor: Debtor
+    policy: str | None = Field(
+        default=None,
+        description="Collection policy id; by default the one for the debtor's kind",
+        pattern=r"^[a-z0-9-]{1,64}$",
+    )
+
+    @model_validator(mode="after")
+    def _due_after_issue(self) -> InvoiceIn:
+        if self.due_date < self.issue_date:
+            raise ValueError("due_date: must not be before issue_date")
+        return self
+
+    def content_hash(self) -> str:
+        """Stable hash of what the ERP sent, to tell a retry from a conflicting resend."""
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()

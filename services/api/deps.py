@@ -1,0 +1,73 @@
+"""Request dependencies: the database, Temporal, and who is calling."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.client import Client
+
+from services.api.errors import ApiError
+from services.api.keys import Principal, Role
+from services.config import Settings
+
+
+@dataclass
+class Runtime:
+    """What the app holds for its lifetime (built by the lifespan in app.py)."""
+
+    settings: Settings
+    engine: AsyncEngine
+    temporal: Client
+    keys: dict[str, Principal]
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+_bearer = HTTPBearer(auto_error=False, description="Authorization: Bearer <api key>")
+
+
+def _principal(
+    runtime: RuntimeDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    challenge = {"WWW-Authenticate": "Bearer"}
+    if credentials is None:
+        raise ApiError(
+            401, "unauthorized", "missing Authorization: Bearer <api key>", headers=challenge
+        )
+    found = None
+    for key, principal in runtime.keys.items():  # constant time per key
+        if hmac.compare_digest(key.encode(), credentials.credentials.encode()):
+            found = principal
+    if found is None:
+        raise ApiError(401, "unauthorized", "unknown API key", headers=challenge)
+    return found
+
+
+def require(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]:
+    """A dependency admitting only the given roles (403 for the others)."""
+    allowed = ", ".join(r.value for r in roles)
+
+    async def check(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
+        if principal.role not in roles:
+            raise ApiError(
+                403, "forbidden", f"role {principal.role.value!r} may not do this; needs {allowed}"
+            )
+        return principal
+
+    return check
+
+
+ErpPrincipal = Annotated[Principal, Depends(require(Role.erp))]
+ReaderPrincipal = Annotated[Principal, Depends(require(Role.operator, Role.auditor))]
+PayerPrincipal = Annotated[Principal, Depends(require(Role.erp, Role.operator))]

@@ -1,0 +1,123 @@
+"""Register an invoice: record it durably and start its case workflow, or do neither."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from temporalio.client import Client
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError
+
+from policies.catalog import UnknownPolicy, resolve_policy
+from schemas.case import CaseCreated, CaseStart
+from schemas.invoice import InvoiceIn
+from services.api.case_ids import case_id_for, workflow_id_for
+from services.api.deps import Runtime
+from services.api.errors import ApiError, field_error
+from services.db.tables import cases
+from workflows.collection_case import CollectionCaseWorkflow
+
+
+async def register_invoice(
+    runtime: Runtime, tenant: str, invoice: InvoiceIn
+) -> tuple[CaseCreated, bool]:
+    """Return the case and whether it is new.
+
+    The row is inserted and the workflow started inside one transaction: the
+    unique key (tenant, invoice number) makes concurrent identical requests
+    wait for the first one, and if Temporal refuses the start the row is
+    rolled back, so nothing half-created remains. Starting is idempotent
+    (USE_EXISTING), so a retry after a lost commit heals instead of duplicating.
+    """
+    try:
+        policy = resolve_policy(invoice.policy, invoice.debtor.kind)
+    except UnknownPolicy as err:
+        raise field_error("policy", str(err)) from None
+    case_id = case_id_for(tenant, invoice.invoice_number)
+    workflow_id = workflow_id_for(tenant, invoice.invoice_number)
+    content_hash = invoice.content_hash()
+    created = CaseCreated(
+        case_id=case_id, workflow_id=workflow_id, policy_id=policy.id, policy_version=policy.version
+    )
+    async with runtime.engine.begin() as conn:
+        inserted = await conn.execute(
+            insert(cases)
+            .values(
+                case_id=case_id,
+                tenant=tenant,
+                invoice_number=invoice.invoice_number,
+                workflow_id=workflow_id,
+                content_hash=content_hash,
+                policy_id=policy.id,
+                policy_version=policy.version,
+                invoice=invoice.model_dump(mode="json"),
+            )
+            .on_conflict_do_nothing()
+            .returning(cases.c.case_id)
+        )
+        if inserted.first() is None:
+            existing = (
+                await conn.execute(
+                    select(cases).where(
+                        cases.c.tenant == tenant, cases.c.invoice_number == invoice.invoice_number
+                    )
+                )
+            ).one()
+            if existing.content_hash != content_hash:
+                raise ApiError(
+                    409,
+                    "invoice_conflict",
+                    f"invoice_number: {invoice.invoice_number} is already registered "
+                    "with different content",
+                    {"case_id": existing.case_id},
+                )
+            return created.model_copy(
+                update={
+                    "policy_id": existing.policy_id,
+                    "policy_version": existing.policy_version,
+                }
+            ), False
+        start = CaseStart(
+            case_id=case_id,
+            tenant=tenant,
+            invoice=invoice,
+            policy=policy,
+            opened_at=datetime.now(UTC),
+        )
+        await _start_workflow(runtime, start, workflow_id)
+    return created, True
+
+
+async def _start_workflow(runtime: Runtime, start: CaseStart, workflow_id: str) -> None:
+    client: Client = runtime.temporal
+    try:
+        await client.start_workflow(
+            CollectionCaseWorkflow.run,
+            start,
+            id=workflow_id,
+            task_queue=runtime.settings.task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            rpc_timeout=_timeout(runtime),
+        )
+    except WorkflowAlreadyStartedError:
+        return  # closed earlier under this id: the case exists
+    except (RPCError, RuntimeError) as err:
+        raise temporal_unavailable(err) from err
+
+
+def _timeout(runtime: Runtime) -> timedelta:
+    return timedelta(seconds=runtime.settings.temporal_rpc_timeout_s)
+
+
+def temporal_unavailable(err: Exception) -> ApiError:
+    """503: the workflow engine did not answer; nothing was recorded."""
+    return ApiError(
+        503,
+        "temporal_unavailable",
+        "the workflow engine is unavailable; nothing was recorded, retry later",
+        {"cause": str(err)[:200]},
+    )

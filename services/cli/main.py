@@ -1,0 +1,97 @@
+"""The `recouvre` command: run the service or one of its parts, and the legal calculators."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from typing import NoReturn
+
+from services.config import Settings
+
+LEGAL_COMMANDS = ("decompte", "deadline", "prescription")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {message}\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="recouvre", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    commands.add_parser("run", help="start everything on the embedded defaults (make run)")
+    commands.add_parser("api", help="serve the HTTP API only (needs DATABASE_URL)")
+    commands.add_parser("worker", help="run the Temporal worker only (needs DATABASE_URL)")
+    commands.add_parser("migrate", help="bring DATABASE_URL to the latest schema")
+    commands.add_parser("mailbox", help="list the messages in the embedded mailbox")
+    for name in LEGAL_COMMANDS:
+        commands.add_parser(name, help=f"legal calculator: {name} (see `recouvre {name} -h`)")
+    return parser
+
+
+def _mailbox(settings: Settings) -> int:
+    from services.embedded.mailbox_server import read_mailbox
+
+    for message in read_mailbox(settings.mail_dir):
+        print(f"{message['Date']}  {message['To']:<32}  {message['Subject']}")
+    return 0
+
+
+async def _worker(settings: Settings) -> None:
+    from services.db.engine import make_engine
+    from services.temporal_client import connect_temporal
+    from services.worker import build_worker
+
+    engine = make_engine(settings.database_url)
+    try:
+        await build_worker(await connect_temporal(settings), settings, engine).run()
+    finally:
+        await engine.dispose()
+
+
+def _dispatch(argv: list[str]) -> int:
+    if argv and argv[0] in LEGAL_COMMANDS:
+        from legal.cli import run as run_legal
+
+        legal_code: int = run_legal(argv)
+        return legal_code
+    args = _parser().parse_args(argv)
+    settings = Settings()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if args.command == "run":
+        from services.runner import run_service
+
+        asyncio.run(run_service(settings))
+    elif args.command == "api":
+        import uvicorn
+
+        from services.api.app import create_app
+
+        uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port)
+    elif args.command == "worker":
+        asyncio.run(_worker(settings))
+    elif args.command == "migrate":
+        from services.db.migrate import upgrade_to_head
+
+        asyncio.run(upgrade_to_head(settings.database_url))
+    elif args.command == "mailbox":
+        return _mailbox(settings)
+    return 0
+
+
+def main() -> NoReturn:
+    """Entry point. Exits with os._exit after flushing: the Temporal SDK's native threads
+    can crash interpreter shutdown (see docs/operations.md)."""
+    try:
+        code = _dispatch(sys.argv[1:])
+    except KeyboardInterrupt:
+        code = 130
+    except ValueError as err:  # configuration errors: one clear line
+        print(f"error: {err}", file=sys.stderr)
+        code = 2
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

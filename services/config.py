@@ -1,0 +1,59 @@
+"""Settings for every recouvre process, read once from the environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """All knobs of the service. Empty values mean "use the embedded default"."""
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", populate_by_name=True)
+
+    var_dir: Path = Field(default=Path("var"), alias="RECOUVRE_VAR_DIR")
+    database_url: str = Field(default="", alias="DATABASE_URL")
+    temporal_address: str = Field(default="", alias="TEMPORAL_ADDRESS")
+    temporal_port: int = Field(default=7233, alias="TEMPORAL_PORT")
+    temporal_namespace: str = Field(default="default", alias="TEMPORAL_NAMESPACE")
+    task_queue: str = Field(default="recouvre-cases", alias="TEMPORAL_TASK_QUEUE")
+    temporal_ui_port: int = Field(default=8233, alias="TEMPORAL_UI_PORT")
+    api_host: str = Field(default="127.0.0.1", alias="API_HOST")
+    api_port: int = Field(default=8000, alias="API_PORT")
+    api_keys: str = Field(default="", alias="RECOUVRE_API_KEYS")
+    smtp_host: str = Field(default="", alias="SMTP_HOST")
+    smtp_port: int = Field(default=8025, alias="SMTP_PORT")
+    smtp_username: str = Field(default="", alias="SMTP_USERNAME")
+    smtp_password: str = Field(default="", alias="SMTP_PASSWORD")
+    smtp_starttls: bool = Field(default=False, alias="SMTP_STARTTLS")
+    smtp_from: str = Field(default="recouvrement@recouvre.example", alias="SMTP_FROM")
+    creditor_name: str = Field(default="Démo Créancier SAS", alias="CREDITOR_NAME")
+    payment_instructions: str = Field(
+        default="par virement sur l'IBAN FR76 3000 6000 0112 3456 7890 189 (BIC AGRIFRPP)",
+        alias="PAYMENT_INSTRUCTIONS",
+    )
+    temporal_rpc_timeout_s: float = Field(default=5.0, alias="TEMPORAL_RPC_TIMEOUT_S")
+
+    @property
+    def embedded_temporal(self) -> bool:
+        """True when no Temporal address is configured: `recouvre run` starts a dev server."""
+        return not self.temporal_address
+
+    @property
+    def temporal_target(self) -> str:
+        return self.temporal_address or f"127.0.0.1:{self.temporal_port}"
+
+    @property
+    def embedded_smtp(self) -> bool:
+        """True when no relay is configured: recouvre runs its own mailbox server."""
+        return not self.smtp_host
+
+    @property
+    def mail_dir(self) -> Path:
+        return self.var_dir / "mail"
+
+    @property
+    def smtp_target(self) -> tuple[str, int]:
+        return (self.smtp_host or "127.0.0.1", self.smtp_port)

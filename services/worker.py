@@ -1,0 +1,38 @@
+"""The Temporal worker: runs case workflows and their activities."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.email_activities import EmailActivities, SmtpSettings
+from services.config import Settings
+from workflows.collection_case import CollectionCaseWorkflow
+
+WORKFLOWS = [CollectionCaseWorkflow]
+
+
+def smtp_settings(settings: Settings) -> SmtpSettings:
+    host, port = settings.smtp_target
+    return SmtpSettings(
+        host=host,
+        port=port,
+        sender=settings.smtp_from,
+        username=settings.smtp_username,
+        password=settings.smtp_password,
+        starttls=settings.smtp_starttls,
+        creditor_name=settings.creditor_name,
+        payment_instructions=settings.payment_instructions,
+    )
+
+
+def build_worker(client: Client, settings: Settings, engine: AsyncEngine) -> Worker:
+    """A worker on the case task queue with every workflow and activity of recouvre."""
+    email = EmailActivities(smtp_settings(settings), engine)
+    return Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=WORKFLOWS,
+        activities=[email.send_email],
+    )
