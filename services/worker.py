@@ -9,6 +9,7 @@ from temporalio.worker import Worker
 from activities.email_activities import EmailActivities, SmtpSettings
 from services.config import Settings
 from workflows.collection_case import CollectionCaseWorkflow
+from workflows.sandbox import workflow_runner
 
 WORKFLOWS = [CollectionCaseWorkflow]
 
@@ -35,4 +36,5 @@ def build_worker(client: Client, settings: Settings, engine: AsyncEngine) -> Wor
         task_queue=settings.task_queue,
         workflows=WORKFLOWS,
         activities=[email.send_email],
+        workflow_runner=workflow_runner(),
     )

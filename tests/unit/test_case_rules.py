@@ -1,0 +1,145 @@
+"""Pure rules shared by the workflow and the API: payments, timeline, ids, keys, templates."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from activities.email_templates import french_amount, render_email
+from policies.catalog import UnknownPolicy, load_catalog, resolve_policy
+from schemas.case import CaseView, PaymentIn, PaymentRecord, Stage
+from schemas.invoice import DebtorKind
+from services.api.case_ids import case_id_for, workflow_id_for
+from services.api.keys import Role, parse_api_keys
+from workflows.payment_rules import PaymentRejected, check_payment
+from workflows.timeline import planned_at
+
+OPENED = datetime(2026, 11, 1, 10, 0, tzinfo=UTC)
+
+
+def _case(balance: str = "1200.00", stage: Stage = Stage.amicable) -> CaseView:
+    return CaseView(
+        case_id="c1",
+        tenant="t",
+        invoice_number="F-1",
+        currency="EUR",
+        amount_due=Decimal("1200.00"),
+        balance=Decimal(balance),
+        due_date=date(2026, 10, 31),
+        debtor_name="Durand SARL",
+        policy_id="fr-b2b-standard",
+        policy_version=1,
+        stage=stage,
+        opened_at=OPENED,
+        payments=[
+            PaymentRecord(
+                amount=Decimal("200.00"),
+                paid_on=date(2026, 11, 2),
+                reference="VIR-1",
+                recorded_at=OPENED,
+            )
+        ],
+    )
+
+
+def _payment(amount: str, reference: str = "VIR-2") -> PaymentIn:
+    return PaymentIn.model_validate(
+        {"amount": amount, "paid_on": "2026-11-03", "reference": reference}
+    )
+
+
+def test_payment_over_the_balance_is_rejected_on_amount() -> None:
+    with pytest.raises(PaymentRejected) as caught:
+        check_payment(_case("1000.00"), _payment("1000.01"))
+    assert caught.value.field == "amount"
+    assert "exceeds the balance of 1000.00" in caught.value.message
+
+
+def test_exact_balance_and_retry_of_a_recorded_payment_are_accepted() -> None:
+    check_payment(_case("1000.00"), _payment("1000.00"))
+    check_payment(_case("0.00", Stage.closed), _payment("200.00", reference="VIR-1"))
+
+
+def test_reusing_a_reference_for_another_amount_is_rejected() -> None:
+    with pytest.raises(PaymentRejected) as caught:
+        check_payment(_case("1000.00"), _payment("50.00", reference="VIR-1"))
+    assert caught.value.field == "reference"
+
+
+def test_closed_case_takes_no_new_payment() -> None:
+    with pytest.raises(PaymentRejected, match="closed"):
+        check_payment(_case("0.00", Stage.closed), _payment("1.00"))
+
+
+def test_b2b_reminders_fall_on_due_date_plus_7_and_15_at_the_policy_hour() -> None:
+    policy = load_catalog()["fr-b2b-standard"]
+    due = date(2026, 10, 31)
+    first, second = policy.steps
+    assert planned_at(first, policy, due, OPENED, None) == datetime(2026, 11, 7, 8, tzinfo=UTC)
+    assert planned_at(second, policy, due, OPENED, None) == datetime(2026, 11, 15, 8, tzinfo=UTC)
+
+
+def test_a_late_registered_invoice_does_not_get_two_reminders_at_once() -> None:
+    policy = load_catalog()["fr-b2b-standard"]
+    sent = datetime(2026, 12, 20, 9, tzinfo=UTC)  # reminder 1 went out long after due + 15
+    assert planned_at(policy.steps[1], policy, date(2026, 10, 31), OPENED, sent) == sent + (
+        timedelta(days=2)
+    )
+
+
+def test_default_policy_follows_the_debtor_kind_and_demo_is_opt_in() -> None:
+    assert resolve_policy(None, DebtorKind.business).id == "fr-b2b-standard"
+    assert resolve_policy(None, DebtorKind.consumer).id == "fr-b2c-standard"
+    assert resolve_policy(None, DebtorKind.public).id == "fr-public-standard"
+    assert resolve_policy("demo", DebtorKind.business).steps[0].offset == timedelta(seconds=5)
+    with pytest.raises(UnknownPolicy, match="known: demo"):
+        resolve_policy("nope", DebtorKind.business)
+
+
+def test_case_ids_are_stable_per_tenant_and_invoice() -> None:
+    assert case_id_for("demo", "F-1") == case_id_for("demo", "F-1")
+    assert case_id_for("demo", "F-1") != case_id_for("other", "F-1")
+    assert workflow_id_for("demo", "F-1") == "invoice:demo:F-1"
+
+
+def test_api_keys_parse_and_refuse_bad_entries() -> None:
+    keys = parse_api_keys("k" * 20 + "=erp:acme, " + "o" * 20 + "=operator:acme")
+    assert keys["k" * 20].role is Role.erp
+    assert keys["o" * 20].tenant == "acme"
+    with pytest.raises(ValueError, match="unknown role"):
+        parse_api_keys("k" * 20 + "=admin:acme")
+    with pytest.raises(ValueError, match="key=role:tenant"):
+        parse_api_keys("k" * 20 + "=erp")
+
+
+def test_amounts_are_written_the_french_way() -> None:
+    assert french_amount(Decimal("1234.5")) == "1\u202f234,50\u00a0€"
+
+
+def _context(kind: str) -> dict[str, object]:
+    return {
+        "invoice_number": "F-1",
+        "issue_date": "01/10/2026",
+        "due_date": "31/10/2026",
+        "amount_due": "1 200,00 €",
+        "balance": "1 000,00 €",
+        "debtor_name": "Durand SARL",
+        "debtor_kind": kind,
+        "creditor_name": "ACME",
+        "payment_instructions": "par virement",
+    }
+
+
+def test_reminders_state_amount_reference_due_date_and_how_to_pay() -> None:
+    email = render_email("reminder_1@1", _context("business"))
+    assert email.subject.startswith("Rappel : facture F-1")
+    for needed in ("F-1", "31/10/2026", "1 200,00 €", "1 000,00 €", "par virement"):
+        assert needed in email.body
+
+
+def test_the_40_euro_indemnity_is_never_claimed_from_a_consumer() -> None:
+    assert "40 euros" in render_email("reminder_2@1", _context("business")).body
+    assert "L441-10" in render_email("reminder_2@1", _context("business")).body
+    assert "40 euros" not in render_email("reminder_2@1", _context("consumer")).body

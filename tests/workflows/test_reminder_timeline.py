@@ -1,0 +1,106 @@
+"""The B2B reminder timeline under time skipping: weeks pass in milliseconds."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.testing import WorkflowEnvironment
+
+from schemas.case import CaseView, PaymentIn, Stage
+from tests.conftest import Smtp
+from tests.support.cases import case_worker, smtp_settings, start_case
+from tests.support.mailbox import messages_for_case
+from workflows.collection_case import CollectionCaseWorkflow
+
+
+def _payment(amount: str, paid_on: date, reference: str) -> PaymentIn:
+    return PaymentIn.model_validate(
+        {"amount": amount, "paid_on": paid_on.isoformat(), "reference": reference}
+    )
+
+
+async def _today(env: WorkflowEnvironment) -> date:
+    return (await env.get_current_time()).astimezone(UTC).date()
+
+
+def _at_8(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, 8, tzinfo=UTC)
+
+
+def _sent_days(state: CaseView) -> list[tuple[str, datetime]]:
+    return [(a.step, a.done_at) for a in state.actions if a.status == "sent"]
+
+
+async def test_reminders_go_out_at_due_date_plus_7_and_plus_15(
+    ts_env: WorkflowEnvironment, engine: AsyncEngine, smtp: Smtp
+) -> None:
+    due = await _today(ts_env) + timedelta(days=1)
+    async with case_worker(ts_env.client, engine, smtp_settings(smtp.host, smtp.port)) as queue:
+        handle = await start_case(
+            ts_env.client, queue, await ts_env.get_current_time(), due_date=due.isoformat(),
+            issue_date=(due - timedelta(days=30)).isoformat(),
+        )  # fmt: skip
+        await ts_env.sleep(timedelta(days=1 + 10))
+        after_first = await handle.query(CollectionCaseWorkflow.state)
+        await ts_env.sleep(timedelta(days=10))
+        state = await handle.query(CollectionCaseWorkflow.state)
+
+    assert [s for s, _ in _sent_days(after_first)] == ["reminder_1"]
+    steps = _sent_days(state)
+    assert [s for s, _ in steps] == ["reminder_1", "reminder_2"]
+    for (_, done_at), expected in zip(
+        steps, [_at_8(due + timedelta(days=7)), _at_8(due + timedelta(days=15))], strict=True
+    ):
+        assert expected <= done_at < expected + timedelta(minutes=5), (done_at, expected)
+    assert state.stage is Stage.awaiting_next_phase
+    mails = messages_for_case(smtp.maildir, state.case_id)
+    assert sorted(m["X-Recouvre-Step"] for m in mails) == ["reminder_1", "reminder_2"]
+    assert all(m["To"] == "compta@durand.example" for m in mails)
+
+
+async def test_full_payment_before_reminder_2_closes_the_case_and_stops_it(
+    ts_env: WorkflowEnvironment, engine: AsyncEngine, smtp: Smtp
+) -> None:
+    due = await _today(ts_env)
+    async with case_worker(ts_env.client, engine, smtp_settings(smtp.host, smtp.port)) as queue:
+        handle = await start_case(
+            ts_env.client, queue, await ts_env.get_current_time(), due_date=due.isoformat(),
+            issue_date=(due - timedelta(days=30)).isoformat(),
+        )  # fmt: skip
+        await ts_env.sleep(timedelta(days=10))
+        await handle.signal("record_payment", _payment("1200.00", due + timedelta(days=9), "VIR-9"))
+        result = await handle.result()  # the workflow ends once the case is closed
+
+    assert result.stage is Stage.closed
+    assert result.outcome is not None and result.outcome.value == "paid"
+    assert str(result.balance) == "0.00"
+    assert [s for s, _ in _sent_days(result)] == ["reminder_1"]
+    assert result.closed_at is not None
+    assert result.closed_at.date() == due + timedelta(days=10)
+    mails = messages_for_case(smtp.maildir, result.case_id)
+    assert [m["X-Recouvre-Step"] for m in mails] == ["reminder_1"]
+
+
+async def test_partial_payment_lowers_the_balance_and_the_timeline_goes_on(
+    ts_env: WorkflowEnvironment, engine: AsyncEngine, smtp: Smtp
+) -> None:
+    due = await _today(ts_env)
+    async with case_worker(ts_env.client, engine, smtp_settings(smtp.host, smtp.port)) as queue:
+        handle = await start_case(
+            ts_env.client, queue, await ts_env.get_current_time(), due_date=due.isoformat(),
+            issue_date=(due - timedelta(days=30)).isoformat(),
+        )  # fmt: skip
+        await ts_env.sleep(timedelta(days=10))
+        await handle.signal("record_payment", _payment("200.00", due + timedelta(days=9), "VIR-1"))
+        await handle.signal("record_payment", _payment("200.00", due + timedelta(days=9), "VIR-1"))
+        await ts_env.sleep(timedelta(days=10))
+        state = await handle.query(CollectionCaseWorkflow.state)
+
+    assert str(state.balance) == "1000.00", "a repeated signal must count once"
+    assert [s for s, _ in _sent_days(state)] == ["reminder_1", "reminder_2"]
+    assert state.stage is Stage.awaiting_next_phase
+    mails = messages_for_case(smtp.maildir, state.case_id)
+    second = next(m for m in mails if m["X-Recouvre-Step"] == "reminder_2")
+    assert "1\u202f000,00\u00a0€" in second.get_content()
+
