@@ -52,7 +52,10 @@ class EmailActivities:
         The ledger row is locked for the whole send, so two concurrent attempts
         cannot both send; a row marked ``sent`` makes every later attempt a no-op.
         """
-        rendered = render_email(request.template, self._context(request))
+        try:
+            rendered = render_email(request.template, self._context(request))
+        except LookupError as err:  # a policy naming a missing template: retrying cannot help
+            raise ApplicationError(str(err), type="TemplateNotFound", non_retryable=True) from err
         domain = self._smtp.sender.rpartition("@")[2] or "recouvre.local"
         message_id = message_id_for(request.idempotency_key, domain)
         body_hash = hashlib.sha256(rendered.body.encode()).hexdigest()

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import os
-from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -13,10 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.db.tables import cases, deliveries
 from tests.conftest import Smtp
 from tests.e2e.conftest import Service
+from tests.support.histories import record_history
 from tests.support.invoices import invoice_payload
 from tests.support.mailbox import messages_for_case, wait_for_messages
-
-HISTORIES = Path(__file__).parents[1] / "histories"
 
 
 async def test_demo_invoice_is_reminded_by_email_then_closed_by_payment(
@@ -87,12 +83,8 @@ async def test_demo_invoice_is_reminded_by_email_then_closed_by_payment(
         )
     assert sent == 1
 
-    if os.environ.get("RECOUVRE_RECORD_HISTORIES"):
-        handle = service.dev_env.client.get_workflow_handle(closed_workflow_id(body))
-        history = await handle.fetch_history()
-        (HISTORIES / "collection_case_demo_paid.json").write_text(
-            json.dumps(json.loads(history.to_json()), indent=1)
-        )
+    handle = service.dev_env.client.get_workflow_handle(closed_workflow_id(body))
+    await record_history(handle, "collection_case_demo_paid")
 
 
 def closed_workflow_id(body: dict[str, object]) -> str:
@@ -116,10 +108,7 @@ async def test_twenty_concurrent_identical_posts_make_one_case_and_one_workflow(
         )
     assert rows == 1
     workflow_id = closed_workflow_id(body)
-    runs = [
-        w
-        async for w in service.dev_env.client.list_workflows(f"WorkflowId = '{workflow_id}'")
-    ]
+    runs = [w async for w in service.dev_env.client.list_workflows(f"WorkflowId = '{workflow_id}'")]
     assert len(runs) == 1
 
 

@@ -10,6 +10,7 @@ from temporalio.testing import WorkflowEnvironment
 from schemas.case import CaseView, PaymentIn, Stage
 from tests.conftest import Smtp
 from tests.support.cases import case_worker, smtp_settings, start_case
+from tests.support.histories import record_history
 from tests.support.mailbox import messages_for_case
 from workflows.collection_case import CollectionCaseWorkflow
 
@@ -96,6 +97,9 @@ async def test_partial_payment_lowers_the_balance_and_the_timeline_goes_on(
         await handle.signal("record_payment", _payment("200.00", due + timedelta(days=9), "VIR-1"))
         await ts_env.sleep(timedelta(days=10))
         state = await handle.query(CollectionCaseWorkflow.state)
+        await handle.signal("record_payment", _payment("1000.00", due + timedelta(days=20), "V2"))
+        await handle.result()
+        await record_history(handle, "collection_case_b2b_partial_then_paid")
 
     assert str(state.balance) == "1000.00", "a repeated signal must count once"
     assert [s for s, _ in _sent_days(state)] == ["reminder_1", "reminder_2"]
@@ -103,4 +107,3 @@ async def test_partial_payment_lowers_the_balance_and_the_timeline_goes_on(
     mails = messages_for_case(smtp.maildir, state.case_id)
     second = next(m for m in mails if m["X-Recouvre-Step"] == "reminder_2")
     assert "1\u202f000,00\u00a0€" in second.get_content()
-
