@@ -1,0 +1,278 @@
+"""The non-email channels: letters, calls, hand-offs, court files and declarations of claim.
+
+In this release each activity renders its French document and records it, once per
+idempotency key, in the ``channel_outbox`` ledger (migration 0003): the row is what would be
+sent, and its reference is what the case shows. Issue 5 will hand the recorded row to a real
+provider (registered mail, agency, commissaire de justice) inside the same row lock.
+
+Errors a retry cannot fix are non-retryable ``ApplicationError``s, by ``type``:
+``ChannelMismatch``, ``PartnerMismatch``, ``MissingAddress``, ``TemplateNotFound``,
+``MissingContext``, ``InvalidContext`` and ``IdempotencyConflict`` (the key was already used
+for another case or channel).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Collection
+from typing import Any
+
+from sqlalchemy import Column, DateTime, MetaData, String, Table, Text, func, select
+from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.channel_requests import (
+    ChannelName,
+    ChannelReceipt,
+    ChannelRequest,
+    PartnerKind,
+    Recipient,
+)
+from activities.channel_templates import (
+    ChannelTemplateNotFound,
+    InvalidContextValue,
+    MissingContextKeys,
+    render_channel,
+)
+
+channel_outbox_metadata = MetaData()
+
+channel_outbox = Table(
+    "channel_outbox",
+    channel_outbox_metadata,
+    Column("idempotency_key", String(200), primary_key=True),
+    Column("case_id", String(64), nullable=False, index=True),
+    Column("step", String(64), nullable=False),
+    Column("channel", String(32), nullable=False),
+    Column("template", String(100), nullable=False),
+    Column("partner", String(32)),
+    Column("recipient", JSONB, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("body_sha256", String(64), nullable=False),
+    Column("reference", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+"""What the non-email channels sent (or would send): one row per idempotency key.
+
+Kept identical to migration 0003; it belongs in services/db/tables.py once that file is free.
+"""
+
+CHANNEL_LABELS: dict[str, str] = {
+    "letter": "letter",
+    "registered_letter": "registered letter",
+    "phone_task": "phone task",
+    "handoff": "hand-off",
+    "court_file": "court file",
+    "claim_declaration": "claim declaration",
+}
+
+DOCUMENT_LABELS: dict[str, str] = {
+    "reminder_3": "dernière relance",
+    "formal_notice": "mise en demeure",
+    "phone_call": "appel de relance",
+    "handoff_small_claims": "procédure simplifiée petites créances",
+    "handoff_agency": "mandat de recouvrement amiable",
+    "handoff_enforcement": "exécution forcée",
+    "injonction_de_payer": "requête en injonction de payer",
+    "claim_declaration": "déclaration de créance",
+}
+
+PARTNER_LABELS: dict[str, str] = {
+    "agency": "collection agency",
+    "commissaire_small_claims": "commissaire de justice (small claims)",
+    "commissaire_enforcement": "commissaire de justice (enforcement)",
+    "mandataire": "mandataire judiciaire",
+    "court": "court",
+}
+
+_HANDOFF_PARTNERS: frozenset[PartnerKind] = frozenset(
+    {"agency", "commissaire_small_claims", "commissaire_enforcement"}
+)
+_POSTAL: frozenset[ChannelName] = frozenset({"letter", "registered_letter"})
+
+
+def reference_for(idempotency_key: str) -> str:
+    """The same key always yields the same reference."""
+    return "OUT-" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:12]
+
+
+def summary_line(channel: str, template: str, partner: str | None, recipient: Recipient) -> str:
+    """e.g. 'registered letter (mise en demeure) to Durand SARL, 12 rue de la Paix, 75002 Paris'."""
+    document = DOCUMENT_LABELS.get(template.partition("@")[0], template)
+    what = CHANNEL_LABELS.get(channel, channel)
+    if channel == "handoff" and partner is not None:
+        what = f"hand-off to {PARTNER_LABELS.get(partner, partner)}"
+    who = ", ".join([recipient.name, *recipient.address_lines])
+    preposition = "for" if channel == "phone_task" else "to"
+    return f"{what} ({document}) {preposition} {who}"
+
+
+def _same_name(a: str, b: str) -> bool:
+    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
+
+
+def _fail(message: str, kind: str) -> ApplicationError:
+    return ApplicationError(message, type=kind, non_retryable=True)
+
+
+class ChannelActivities:
+    """Activities of the non-email channels, given their database in the constructor."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    @activity.defn(name="send_letter")
+    async def send_letter(self, request: ChannelRequest) -> ChannelReceipt:
+        """A letter by simple post (e.g. the last amicable reminder with statement of account)."""
+        return await self._record(request, "letter", partners={None})
+
+    @activity.defn(name="send_registered_letter")
+    async def send_registered_letter(self, request: ChannelRequest) -> ChannelReceipt:
+        """A registered letter with acknowledgement of receipt (LRAR): the formal notice."""
+        return await self._record(request, "registered_letter", partners={None})
+
+    @activity.defn(name="create_phone_task")
+    async def create_phone_task(self, request: ChannelRequest) -> ChannelReceipt:
+        """A call for an operator, with its script and the outcomes to record."""
+        return await self._record(request, "phone_task", partners={None})
+
+    @activity.defn(name="hand_off_case")
+    async def hand_off_case(self, request: ChannelRequest) -> ChannelReceipt:
+        """The case handed to an agency, or to a commissaire de justice (small claims or
+        enforcement); ``request.partner`` says which."""
+        return await self._record(request, "handoff", partners=_HANDOFF_PARTNERS)
+
+    @activity.defn(name="prepare_court_file")
+    async def prepare_court_file(self, request: ChannelRequest) -> ChannelReceipt:
+        """A draft injonction-de-payer request with its list of supporting documents."""
+        return await self._record(request, "court_file", partners={None, "court"})
+
+    @activity.defn(name="declare_claim")
+    async def declare_claim(self, request: ChannelRequest) -> ChannelReceipt:
+        """The declaration of claim to the mandataire judiciaire of an insolvent debtor."""
+        return await self._record(request, "claim_declaration", partners={None, "mandataire"})
+
+    async def _record(
+        self,
+        request: ChannelRequest,
+        channel: ChannelName,
+        partners: Collection[PartnerKind | None],
+    ) -> ChannelReceipt:
+        """Render and record ``request`` unless its idempotency key was recorded before.
+
+        The insert and the locked read share one transaction: of racing attempts one inserts,
+        the others wait for it on the key and then read its row, so exactly one row exists.
+        """
+        self._check(request, channel, partners)
+        body = self._render(request)
+        body_hash = hashlib.sha256(body.encode()).hexdigest()
+        async with self._engine.begin() as conn:
+            inserted = (
+                await conn.execute(
+                    insert(channel_outbox)
+                    .values(
+                        idempotency_key=request.idempotency_key,
+                        case_id=request.case_id,
+                        step=request.step,
+                        channel=request.channel,
+                        template=request.template,
+                        partner=request.partner,
+                        recipient=request.recipient.model_dump(mode="json"),
+                        body=body,
+                        body_sha256=body_hash,
+                        reference=reference_for(request.idempotency_key),
+                        status="recorded",
+                    )
+                    .on_conflict_do_nothing(index_elements=["idempotency_key"])
+                    .returning(channel_outbox.c.idempotency_key)
+                )
+            ).first()
+            row = (
+                await conn.execute(
+                    select(channel_outbox)
+                    .where(channel_outbox.c.idempotency_key == request.idempotency_key)
+                    .with_for_update()
+                )
+            ).one()
+        duplicate = inserted is None
+        if duplicate:
+            self._check_same_action(request, row)
+            activity.logger.info(
+                "%s %s already recorded as %s; not recording again",
+                request.channel,
+                request.idempotency_key,
+                row.reference,
+            )
+            if row.body_sha256 != body_hash:
+                activity.logger.warning(
+                    "%s: this attempt rendered a different body than the recorded one; "
+                    "the recorded one stands",
+                    request.idempotency_key,
+                )
+        recipient = Recipient.model_validate(row.recipient)
+        return ChannelReceipt(
+            reference=row.reference,
+            recorded_at=row.created_at,
+            duplicate=duplicate,
+            summary=summary_line(row.channel, row.template, row.partner, recipient),
+        )
+
+    @staticmethod
+    def _check(
+        request: ChannelRequest, channel: ChannelName, partners: Collection[PartnerKind | None]
+    ) -> None:
+        if request.channel != channel:
+            raise _fail(
+                f"request {request.idempotency_key!r} is for channel {request.channel!r}, "
+                f"not {channel!r}",
+                "ChannelMismatch",
+            )
+        if request.partner not in partners:
+            allowed = ", ".join(sorted(repr(p) for p in partners))
+            raise _fail(
+                f"request {request.idempotency_key!r}: partner {request.partner!r} is not "
+                f"valid for channel {channel!r} (allowed: {allowed})",
+                "PartnerMismatch",
+            )
+        if channel in _POSTAL and not request.recipient.address_lines:
+            raise _fail(
+                f"request {request.idempotency_key!r}: a {CHANNEL_LABELS[channel]} needs a "
+                f"postal address for {request.recipient.name!r}",
+                "MissingAddress",
+            )
+        # CPCE R125-8: the commissaire who issued a small-claims title may not enforce it.
+        issuer = request.context.get("small_claims_issuer", "")
+        if (
+            request.partner == "commissaire_enforcement"
+            and issuer
+            and _same_name(issuer, request.recipient.name)
+        ):
+            raise _fail(
+                f"request {request.idempotency_key!r}: {issuer} issued the small-claims title "
+                "and may not enforce it (CPCE R125-8); hand off to another commissaire",
+                "PartnerMismatch",
+            )
+
+    @staticmethod
+    def _render(request: ChannelRequest) -> str:
+        try:
+            return render_channel(request.template, request.context, request.recipient)
+        except ChannelTemplateNotFound as err:
+            raise _fail(str(err), "TemplateNotFound") from err
+        except MissingContextKeys as err:
+            raise _fail(str(err), "MissingContext") from err
+        except InvalidContextValue as err:
+            raise _fail(str(err), "InvalidContext") from err
+
+    @staticmethod
+    def _check_same_action(request: ChannelRequest, row: Any) -> None:
+        if row.case_id != request.case_id or row.channel != request.channel:
+            raise _fail(
+                f"idempotency key {request.idempotency_key!r} was recorded for case "
+                f"{row.case_id!r} on channel {row.channel!r}; refusing to reuse it for case "
+                f"{request.case_id!r} on channel {request.channel!r}",
+                "IdempotencyConflict",
+            )

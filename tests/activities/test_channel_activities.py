@@ -1,0 +1,544 @@
+"""The non-email channels: each records its French document once per idempotency key."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Connection, func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment
+
+from activities.channel_activities import (
+    ChannelActivities,
+    channel_outbox,
+    channel_outbox_metadata,
+    reference_for,
+)
+from activities.channel_requests import (
+    ChannelName,
+    ChannelReceipt,
+    ChannelRequest,
+    PartnerKind,
+    Recipient,
+)
+from activities.channel_templates import RECIPIENT_KEYS, TEMPLATE_KEYS, template_keys
+
+DEBTOR = Recipient(
+    name="Durand SARL",
+    email="compta@durand.example",
+    address_lines=["12 rue de la Paix", "75002 Paris"],
+)
+SMALL_CLAIMS_COMMISSAIRE = Recipient(
+    name="Me Claire Martin", address_lines=["3 place Bellecour", "69002 Lyon"]
+)
+ENFORCEMENT_COMMISSAIRE = Recipient(
+    name="Me Paul Bernard", address_lines=["8 boulevard Haussmann", "75009 Paris"]
+)
+AGENCY = Recipient(
+    name="Recouvrement Amiable Conseil", address_lines=["5 rue Neuve", "33000 Bordeaux"]
+)
+COURT = Recipient(
+    name="Monsieur le Président du tribunal de commerce de Paris",
+    address_lines=["1 quai de la Corse", "75004 Paris"],
+)
+MANDATAIRE = Recipient(
+    name="Me Sophie Leroy, mandataire judiciaire",
+    address_lines=["20 rue de Rivoli", "75004 Paris"],
+)
+
+BUSINESS_CONTEXT: dict[str, str] = {
+    "creditor_name": "Créancier Test SAS",
+    "creditor_address": "1 avenue des Tests\n69001 Lyon",
+    "document_date": "05/12/2026",
+    "invoice_number": "F-2026-0001",
+    "issue_date": "01/10/2026",
+    "due_date": "31/10/2026",
+    "debtor_kind": "business",
+    "debtor_name": "Durand SARL (SIREN 732 829 320)",
+    "debtor_address": "12 rue de la Paix\n75002 Paris",
+    "principal": "1 200,00 €",
+    "paid": "200,00 €",
+    "balance": "1 000,00 €",
+    "penalties": "12,40 €",
+    "indemnity": "40,00 €",
+    "total": "1 052,40 €",
+    "payment_instructions": "par virement sur l'IBAN FR76 3000 6000 0112 3456 7890 189",
+    "deadline_days": "8",
+    "contact_phone": "01 23 45 67 89",
+    "claim_basis": "maintenance informatique, bon de commande BC-12 du 01/09/2026",
+    "notice_date": "20/11/2026",
+    "title_description": "accord valant titre exécutoire du 15/01/2027",
+    "small_claims_issuer": "Me Claire Martin",
+    "proceeding": "redressement judiciaire ouvert par jugement du tribunal de commerce de Paris "
+    "du 02/03/2027",
+    "publication_date": "10/03/2027",
+    "declaration_deadline": "10/05/2027",
+}
+
+CONSUMER_CONTEXT: dict[str, str] = {
+    **BUSINESS_CONTEXT,
+    "debtor_kind": "consumer",
+    "debtor_name": "M. Jean Petit",
+    "paid": "",
+    "balance": "1 200,00 €",
+    "penalties": "",
+    "indemnity": "",
+    "total": "1 200,00 €",
+    "deadline_days": "15",
+}
+
+
+@dataclass(frozen=True)
+class Case:
+    activity: str
+    channel: ChannelName
+    template: str
+    partner: PartnerKind | None
+    recipient: Recipient
+    mentions: tuple[str, ...]
+    """Text the rendered body must contain."""
+    needed_key: str
+    """A context key the template cannot do without."""
+
+
+CASES = [
+    Case(
+        "send_letter",
+        "letter",
+        "reminder_3@1",
+        None,
+        DEBTOR,
+        (
+            "dernière relance avant mise en demeure",
+            "Relevé de compte",
+            "facture n° F-2026-0001",
+            "Règlements reçus : - 200,00 €",
+            "Total dû : 1 052,40 €",
+            "par virement sur l'IBAN",
+            "lettre recommandée avec demande d'avis de réception",
+        ),
+        "payment_instructions",
+    ),
+    Case(
+        "send_registered_letter",
+        "registered_letter",
+        "formal_notice@1",
+        None,
+        DEBTOR,
+        (
+            "LETTRE RECOMMANDÉE AVEC DEMANDE D'AVIS DE RÉCEPTION",
+            "mise en demeure",
+            "article 1344 du Code civil",
+            "F-2026-0001",
+            "Principal restant dû : 1 000,00 €",
+            "Pénalités de retard (art. L441-10 II du Code de commerce) : 12,40 €",
+            "Indemnité forfaitaire pour frais de recouvrement : 40,00 €",
+            "Total réclamé : 1 052,40 €",
+            "articles L441-10 II et D441-5 du Code de commerce",
+            "délai de 8 jours à compter de la première présentation",
+            "procédure judiciaire de recouvrement",
+        ),
+        "deadline_days",
+    ),
+    Case(
+        "create_phone_task",
+        "phone_task",
+        "phone_call@1",
+        None,
+        DEBTOR,
+        (
+            "TÂCHE D'APPEL",
+            "Durand SARL (professionnel)",
+            "Téléphone : 01 23 45 67 89",
+            "Facture n° F-2026-0001",
+            "Principal restant dû : 1 000,00 €",
+            "Promesse de paiement",
+            "Contestation",
+            "Déjà payé",
+            "Pas de réponse",
+        ),
+        "contact_phone",
+    ),
+    Case(
+        "hand_off_case",
+        "handoff",
+        "handoff_small_claims@1",
+        "commissaire_small_claims",
+        SMALL_CLAIMS_COMMISSAIRE,
+        (
+            "procédure simplifiée de recouvrement des petites créances",
+            "article L125-1 du Code des procédures civiles d'exécution",
+            "n'excède pas 5 000 euros",
+            "délai d'un mois pour accepter ; son silence vaut refus",
+            "à notre charge exclusive",
+            "R125-8",
+            "Durand SARL (SIREN 732 829 320)",
+            "Total réclamé : 1 052,40 €",
+            "première présentation le 20/11/2026",
+        ),
+        "notice_date",
+    ),
+    Case(
+        "hand_off_case",
+        "handoff",
+        "handoff_agency@1",
+        "agency",
+        AGENCY,
+        (
+            "mandat de recouvrement amiable",
+            "articles R124-1 à R124-7 du Code des procédures civiles d'exécution",
+            "(article R124-4)",
+            "deuxième et troisième alinéas de l'article L111-8",
+            "quittance",
+            "délai d'un mois à compter de leur encaissement",
+            "Total à recouvrer : 1 052,40 €",
+        ),
+        "claim_basis",
+    ),
+    Case(
+        "hand_off_case",
+        "handoff",
+        "handoff_enforcement@1",
+        "commissaire_enforcement",
+        ENFORCEMENT_COMMISSAIRE,
+        (
+            "exécution forcée",
+            "accord valant titre exécutoire du 15/01/2027",
+            "articles L111-2 et L111-3",
+            "délivré par Me Claire Martin",
+            "(article R125-8)",
+            "saisie-attribution",
+        ),
+        "title_description",
+    ),
+    Case(
+        "prepare_court_file",
+        "court_file",
+        "injonction_de_payer@1",
+        "court",
+        COURT,
+        (
+            "REQUÊTE EN INJONCTION DE PAYER",
+            "articles 1405 à 1407 du Code de procédure civile",
+            "lieu où demeure le débiteur (article 1406",
+            "Fondement : maintenance informatique",
+            "Pénalités de retard (art. L441-10 II du Code de commerce) : 12,40 €",
+            "Total : 1 052,40 €",
+            "1. Facture n° F-2026-0001 du 01/10/2026",
+            "2. Contrat, bon de commande ou devis accepté",
+            "3. Copies des lettres de relance",
+            "4. Mise en demeure et preuve de sa première présentation le 20/11/2026",
+            "5. Décompte détaillé de la créance",
+        ),
+        "notice_date",
+    ),
+    Case(
+        "declare_claim",
+        "claim_declaration",
+        "claim_declaration@1",
+        "mandataire",
+        MANDATAIRE,
+        (
+            "déclaration de créance",
+            "articles L622-24 et L622-25 du Code de commerce",
+            "délai de deux mois à compter de cette publication (article R622-24",
+            "publié au BODACC le 10/03/2027",
+            "qui expire le 10/05/2027",
+            "redressement judiciaire ouvert par jugement",
+            "Total déclaré : 1 052,40 €",
+            "L622-28",
+        ),
+        "publication_date",
+    ),
+]
+BY_TEMPLATE = {case.template: case for case in CASES}
+ONE_PER_ACTIVITY = [
+    BY_TEMPLATE[t]
+    for t in (
+        "reminder_3@1",
+        "formal_notice@1",
+        "phone_call@1",
+        "handoff_small_claims@1",
+        "injonction_de_payer@1",
+        "claim_declaration@1",
+    )
+]
+OTHER_CHANNEL: dict[ChannelName, ChannelName] = {
+    "letter": "registered_letter",
+    "registered_letter": "letter",
+    "phone_task": "letter",
+    "handoff": "court_file",
+    "court_file": "handoff",
+    "claim_declaration": "court_file",
+}
+
+
+def _ids(case: Case) -> str:
+    return case.template
+
+
+def _request(case: Case, case_id: str, context: dict[str, str] | None = None) -> ChannelRequest:
+    return ChannelRequest(
+        idempotency_key=f"{case_id}/{case.template.partition('@')[0]}",
+        case_id=case_id,
+        tenant="acme",
+        step=case.template.partition("@")[0],
+        channel=case.channel,
+        template=case.template,
+        recipient=case.recipient,
+        partner=case.partner,
+        context=BUSINESS_CONTEXT if context is None else context,
+    )
+
+
+def _activity(
+    engine: AsyncEngine, case: Case
+) -> Callable[[ChannelRequest], Awaitable[ChannelReceipt]]:
+    method: Callable[[ChannelRequest], Awaitable[ChannelReceipt]]
+    method = getattr(ChannelActivities(engine), case.activity)
+    return method
+
+
+async def _run(engine: AsyncEngine, case: Case, request: ChannelRequest) -> ChannelReceipt:
+    return await ActivityEnvironment().run(_activity(engine, case), request)
+
+
+def _new_case_id() -> str:
+    return f"case-{uuid.uuid4().hex[:12]}"
+
+
+async def _rows(engine: AsyncEngine, case_id: str) -> int:
+    async with engine.connect() as conn:
+        query = select(func.count()).where(channel_outbox.c.case_id == case_id)
+        return int((await conn.execute(query)).scalar_one())
+
+
+@pytest.mark.parametrize("case", CASES, ids=_ids)
+async def test_a_call_records_one_row_with_its_mandatory_mentions(
+    engine: AsyncEngine, case: Case
+) -> None:
+    case_id = _new_case_id()
+    request = _request(case, case_id)
+    receipt = await _run(engine, case, request)
+
+    assert receipt.duplicate is False
+    assert receipt.reference == reference_for(request.idempotency_key)
+    assert (
+        receipt.reference
+        == "OUT-" + hashlib.sha256(request.idempotency_key.encode()).hexdigest()[:12]
+    )
+    assert case.recipient.name in receipt.summary
+    assert case.recipient.address_lines[0] in receipt.summary
+    async with engine.connect() as conn:
+        rows = (
+            await conn.execute(select(channel_outbox).where(channel_outbox.c.case_id == case_id))
+        ).all()
+    assert len(rows) == 1
+    row = rows[0]
+    assert (row.channel, row.template, row.partner, row.status) == (
+        case.channel,
+        case.template,
+        case.partner,
+        "recorded",
+    )
+    assert row.recipient == case.recipient.model_dump(mode="json")
+    assert row.body_sha256 == hashlib.sha256(row.body.encode()).hexdigest()
+    assert row.created_at == receipt.recorded_at
+    for mention in case.mentions:
+        assert mention in row.body, f"{case.template}: {mention!r} missing from the body"
+    assert "{{" not in row.body and "{%" not in row.body
+
+
+async def test_the_formal_notice_summary_names_the_document_and_the_address(
+    engine: AsyncEngine,
+) -> None:
+    case = BY_TEMPLATE["formal_notice@1"]
+    receipt = await _run(engine, case, _request(case, _new_case_id()))
+    assert receipt.summary == (
+        "registered letter (mise en demeure) to Durand SARL, 12 rue de la Paix, 75002 Paris"
+    )
+
+
+async def test_a_consumer_formal_notice_claims_no_indemnity_and_starts_interest(
+    engine: AsyncEngine,
+) -> None:
+    case = BY_TEMPLATE["formal_notice@1"]
+    case_id = _new_case_id()
+    await _run(engine, case, _request(case, case_id, CONSUMER_CONTEXT))
+    async with engine.connect() as conn:
+        body = (
+            await conn.execute(
+                select(channel_outbox.c.body).where(channel_outbox.c.case_id == case_id)
+            )
+        ).scalar_one()
+    assert "mise en demeure" in body and "article 1344 du Code civil" in body
+    assert "F-2026-0001" in body
+    assert "délai de 15 jours à compter de la première présentation" in body
+    assert "fait courir, sur la somme restant due, les intérêts au taux légal" in body
+    assert "1231-6 et 1344-1" in body
+    assert "Total réclamé : 1 200,00 €" in body
+    for absent in ("Indemnité", "indemnité", "40,00", "40 euros", "L441-10", "D441-5"):
+        assert absent not in body
+    assert "Règlements reçus" not in body  # no payment yet: the line is left out
+    assert "Intérêts au taux légal :" not in body  # none accrued before the notice
+
+
+@pytest.mark.parametrize("case", ONE_PER_ACTIVITY, ids=_ids)
+async def test_the_same_key_twice_records_once(engine: AsyncEngine, case: Case) -> None:
+    case_id = _new_case_id()
+    first = await _run(engine, case, _request(case, case_id))
+    again = await _run(engine, case, _request(case, case_id))
+
+    assert (first.duplicate, again.duplicate) == (False, True)
+    assert again.reference == first.reference
+    assert again.recorded_at == first.recorded_at
+    assert again.summary == first.summary
+    assert await _rows(engine, case_id) == 1
+
+
+@pytest.mark.parametrize("case", ONE_PER_ACTIVITY, ids=_ids)
+async def test_five_racing_attempts_record_one_row(engine: AsyncEngine, case: Case) -> None:
+    case_id = _new_case_id()
+    receipts = await asyncio.gather(
+        *(_run(engine, case, _request(case, case_id)) for _ in range(5))
+    )
+    assert sorted(r.duplicate for r in receipts) == [False] + [True] * 4
+    assert len({r.reference for r in receipts}) == 1
+    assert await _rows(engine, case_id) == 1
+
+
+@pytest.mark.parametrize("case", ONE_PER_ACTIVITY, ids=_ids)
+async def test_a_request_for_another_channel_is_refused_for_good(
+    engine: AsyncEngine, case: Case
+) -> None:
+    case_id = _new_case_id()
+    request = _request(case, case_id).model_copy(update={"channel": OTHER_CHANNEL[case.channel]})
+    with pytest.raises(ApplicationError, match=OTHER_CHANNEL[case.channel]) as caught:
+        await _run(engine, case, request)
+    assert caught.value.non_retryable
+    assert caught.value.type == "ChannelMismatch"
+    assert await _rows(engine, case_id) == 0
+
+
+@pytest.mark.parametrize("case", CASES, ids=_ids)
+async def test_a_missing_context_key_is_named_and_not_retried(
+    engine: AsyncEngine, case: Case
+) -> None:
+    case_id = _new_case_id()
+    context = {k: v for k, v in BUSINESS_CONTEXT.items() if k != case.needed_key}
+    with pytest.raises(ApplicationError, match=case.needed_key) as caught:
+        await _run(engine, case, _request(case, case_id, context))
+    assert caught.value.non_retryable
+    assert caught.value.type == "MissingContext"
+    assert case.template in str(caught.value)
+    assert await _rows(engine, case_id) == 0
+
+
+async def test_an_optional_line_must_still_be_decided_explicitly(engine: AsyncEngine) -> None:
+    """Leaving ``indemnity`` out is an error; only an empty value leaves the line out."""
+    case = BY_TEMPLATE["formal_notice@1"]
+    context = {k: v for k, v in CONSUMER_CONTEXT.items() if k != "indemnity"}
+    with pytest.raises(ApplicationError, match="indemnity") as caught:
+        await _run(engine, case, _request(case, _new_case_id(), context))
+    assert caught.value.non_retryable
+
+
+async def test_an_unknown_template_is_named_and_not_retried(engine: AsyncEngine) -> None:
+    case = BY_TEMPLATE["reminder_3@1"]
+    case_id = _new_case_id()
+    request = _request(case, case_id).model_copy(update={"template": "nope@9"})
+    with pytest.raises(ApplicationError, match="nope@9") as caught:
+        await _run(engine, case, request)
+    assert caught.value.non_retryable
+    assert caught.value.type == "TemplateNotFound"
+    assert await _rows(engine, case_id) == 0
+
+
+async def test_an_unknown_debtor_kind_is_refused(engine: AsyncEngine) -> None:
+    case = BY_TEMPLATE["formal_notice@1"]
+    context = {**BUSINESS_CONTEXT, "debtor_kind": "company"}
+    with pytest.raises(ApplicationError, match="debtor_kind") as caught:
+        await _run(engine, case, _request(case, _new_case_id(), context))
+    assert caught.value.non_retryable
+    assert caught.value.type == "InvalidContext"
+
+
+async def test_a_hand_off_needs_a_hand_off_partner(engine: AsyncEngine) -> None:
+    case = BY_TEMPLATE["handoff_agency@1"]
+    for partner in (None, "mandataire"):
+        request = _request(case, _new_case_id()).model_copy(update={"partner": partner})
+        with pytest.raises(ApplicationError, match="partner") as caught:
+            await _run(engine, case, request)
+        assert caught.value.non_retryable
+        assert caught.value.type == "PartnerMismatch"
+
+
+async def test_the_small_claims_commissaire_may_not_enforce_its_own_title(
+    engine: AsyncEngine,
+) -> None:
+    case = BY_TEMPLATE["handoff_enforcement@1"]
+    case_id = _new_case_id()
+    request = _request(case, case_id).model_copy(update={"recipient": SMALL_CLAIMS_COMMISSAIRE})
+    with pytest.raises(ApplicationError, match="R125-8") as caught:
+        await _run(engine, case, request)
+    assert caught.value.non_retryable
+    assert await _rows(engine, case_id) == 0
+
+
+async def test_a_letter_without_a_postal_address_is_refused(engine: AsyncEngine) -> None:
+    case = BY_TEMPLATE["formal_notice@1"]
+    no_address = Recipient(name="Durand SARL", email="compta@durand.example")
+    request = _request(case, _new_case_id()).model_copy(update={"recipient": no_address})
+    with pytest.raises(ApplicationError, match="postal address") as caught:
+        await _run(engine, case, request)
+    assert caught.value.non_retryable
+    assert caught.value.type == "MissingAddress"
+
+
+async def test_a_key_reused_for_another_case_is_refused(engine: AsyncEngine) -> None:
+    case = BY_TEMPLATE["reminder_3@1"]
+    first = _request(case, _new_case_id())
+    await _run(engine, case, first)
+    other = _request(case, _new_case_id()).model_copy(
+        update={"idempotency_key": first.idempotency_key}
+    )
+    with pytest.raises(ApplicationError, match="refusing to reuse") as caught:
+        await _run(engine, case, other)
+    assert caught.value.non_retryable
+    assert caught.value.type == "IdempotencyConflict"
+    assert await _rows(engine, other.case_id) == 0
+
+
+@pytest.mark.parametrize("template", sorted(TEMPLATE_KEYS))
+def test_each_template_uses_exactly_its_documented_keys(template: str) -> None:
+    assert template_keys(template) == TEMPLATE_KEYS[template] | RECIPIENT_KEYS
+
+
+def test_every_documented_template_is_exercised_here() -> None:
+    assert set(BY_TEMPLATE) == set(TEMPLATE_KEYS)
+
+
+async def test_the_table_object_matches_migration_0003(engine: AsyncEngine) -> None:
+    def differences(connection: Connection) -> list[object]:
+        context = MigrationContext.configure(
+            connection,
+            opts={
+                "include_name": lambda name, kind, _parent: (
+                    kind != "table" or name == "channel_outbox"
+                ),
+                "compare_type": True,
+                "compare_server_default": True,
+            },
+        )
+        return list(compare_metadata(context, channel_outbox_metadata))
+
+    async with engine.connect() as conn:
+        assert await conn.run_sync(differences) == []
