@@ -6,12 +6,14 @@ A template file is the subject line, a line of three dashes, then the plain-text
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
-from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
 import jinja2
+
+from schemas.french_format import french_amount, french_date
+
+__all__ = ["RenderedEmail", "french_amount", "french_date", "render_email"]
 
 TEMPLATE_DIR = Path(__file__).with_name("templates") / "email"
 
@@ -20,18 +22,6 @@ TEMPLATE_DIR = Path(__file__).with_name("templates") / "email"
 class RenderedEmail:
     subject: str
     body: str
-
-
-def french_amount(value: Decimal, currency: str = "EUR") -> str:
-    """1234.5 -> '1 234,50 €' (narrow no-break space between thousands)."""
-    whole, cents = f"{value:.2f}".split(".")
-    groups = f"{int(whole):,}".replace(",", "\u202f")
-    symbol = "€" if currency == "EUR" else currency
-    return f"{groups},{cents}\u00a0{symbol}"
-
-
-def french_date(value: date) -> str:
-    return value.strftime("%d/%m/%Y")
 
 
 @cache

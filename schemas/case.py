@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from legal.rates import RateTable
 from schemas.invoice import InvoiceIn
 from schemas.money import Amount, Balance
 from schemas.policy import Channel, Policy
@@ -15,14 +16,74 @@ from schemas.policy import Channel, Policy
 
 class Stage(StrEnum):
     amicable = "amicable"
-    """Reminders are planned."""
+    """Reminders, the call and the last letter."""
+    formal_notice = "formal_notice"
+    """The mise en demeure is out; its deadline runs from first presentation."""
+    small_claims = "small_claims"
+    injonction_de_payer = "injonction_de_payer"
+    agency = "agency"
+    enforcement = "enforcement"
+    insolvency = "insolvency"
     awaiting_next_phase = "awaiting_next_phase"
-    """The policy's steps are done; the case waits for payment or the next phase."""
+    """The policy's steps are done; the case waits for payment or a partner's report."""
     closed = "closed"
 
 
 class Outcome(StrEnum):
     paid = "paid"
+    cancelled = "cancelled"
+    written_off = "written_off"
+    prescribed = "prescribed"
+    insolvency_claim_declared = "insolvency_claim_declared"
+    handed_over = "handed_over"
+
+
+class HoldKind(StrEnum):
+    promise = "promise"
+    payment_plan = "payment_plan"
+    dispute = "dispute"
+    operator = "operator"
+    insolvency = "insolvency"
+    factored = "factored"
+    awaiting_funds = "awaiting_funds"
+
+
+class Hold(BaseModel):
+    """Why the timeline is suspended, since when, by whom, and until when if known."""
+
+    kind: HoldKind
+    since: datetime
+    reason: str
+    by: str | None = None
+    until: date | None = None
+
+
+class PlanState(BaseModel):
+    agreed_on: date
+    instalments: list[tuple[date, Balance]]
+    checked: int = 0
+    """How many instalments were checked on time."""
+    paid_before: Balance = Decimal("0.00")
+    """Total paid when the plan was agreed; instalments count what came after."""
+
+
+class FormalNoticeState(BaseModel):
+    sent_at: datetime
+    sent_on: date
+    first_presented_on: date | None = None
+    deadline: date | None = None
+    """Last day of the debtor's deadline (CPC 641-642, moved past non-working days)."""
+    escalate_from: datetime | None = None
+    statuses: list[tuple[str, date]] = Field(default_factory=list)
+
+
+class JournalEntry(BaseModel):
+    """A fact in the case's life, for operators and auditors."""
+
+    at: datetime
+    type: str
+    by: str | None = None
+    detail: str
 
 
 class PaymentIn(BaseModel):
@@ -65,8 +126,9 @@ class ActionRecord(BaseModel):
 class PlannedAction(BaseModel):
     step: str
     label: str
-    channel: Channel
-    planned_at: datetime
+    channel: Channel | None = None
+    planned_at: datetime | None = None
+    why: str = ""
 
 
 class CaseStart(BaseModel):
@@ -77,6 +139,11 @@ class CaseStart(BaseModel):
     invoice: InvoiceIn
     policy: Policy
     opened_at: datetime
+    rates: RateTable | None = None
+    """The dated rate table in force when the case opened (legal/data/rates.json)."""
+    creditor_name: str = ""
+    creditor_address: str = ""
+    payment_instructions: str = ""
     carried: CaseView | None = None
 
 
@@ -101,6 +168,20 @@ class CaseView(BaseModel):
     actions: list[ActionRecord] = Field(default_factory=list)
     payments: list[PaymentRecord] = Field(default_factory=list)
     next_action: PlannedAction | None = None
+    debtor_kind: str = "business"
+    postal_code: str = ""
+    holds: list[Hold] = Field(default_factory=list)
+    plan: PlanState | None = None
+    formal_notice: FormalNoticeState | None = None
+    credited: Balance = Decimal("0.00")
+    prescription_last_day: date | None = None
+    prescription_interruptions: list[date] = Field(default_factory=list)
+    prescription_alerts_sent: list[date] = Field(default_factory=list)
+    claim_declaration_deadline: date | None = None
+    mandataire: str | None = None
+    insolvency_published_on: date | None = None
+    journal: list[JournalEntry] = Field(default_factory=list)
+    rates_version: str | None = None
 
     @classmethod
     def opened(cls, start: CaseStart) -> CaseView:
@@ -119,6 +200,9 @@ class CaseView(BaseModel):
             policy_version=start.policy.version,
             stage=Stage.amicable,
             opened_at=start.opened_at,
+            debtor_kind=invoice.debtor.kind.value,
+            postal_code=invoice.debtor.address.postal_code,
+            rates_version=start.rates.version if start.rates is not None else None,
         )
 
     @property

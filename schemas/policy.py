@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 from enum import StrEnum
 from typing import Literal
 
@@ -13,19 +14,55 @@ from schemas.invoice import DebtorKind
 
 class Channel(StrEnum):
     email = "email"
+    letter = "letter"
+    letter_and_email = "letter_and_email"
+    registered_letter = "registered_letter"
+    phone_task = "phone_task"
+    handoff = "handoff"
+    court_file = "court_file"
+    claim_declaration = "claim_declaration"
+
+
+class StepKind(StrEnum):
+    reminder = "reminder"
+    phone_call = "phone_call"
+    formal_notice = "formal_notice"
+    escalation = "escalation"
 
 
 class PolicyStep(BaseModel):
-    """One planned action. `offset` is ISO 8601 (P7D, PT5S) from `anchor`."""
+    """One planned action. `offset` is ISO 8601 (P7D, PT5S) from `anchor`:
+
+    - ``due_date``: the invoice's due date (at the policy's hour);
+    - ``case_start``: when the case opened (demo policies);
+    - ``formal_notice_deadline``: the first working day after the formal notice's
+      deadline, itself counted from the registered letter's first presentation.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     key: str = Field(pattern=r"^[a-z0-9_]+$")
     label: str
+    kind: StepKind = StepKind.reminder
     channel: Channel
     template: str = Field(description="Template id and version, e.g. reminder_1@1")
-    anchor: Literal["due_date", "case_start"] = "due_date"
+    email_template: str | None = Field(
+        default=None, description="For letter_and_email: the email's template"
+    )
+    anchor: Literal["due_date", "case_start", "formal_notice_deadline"] = "due_date"
     offset: timedelta
+    min_balance: Decimal | None = Field(
+        default=None, description="Skip the step when the balance is below this amount"
+    )
+
+
+class EscalationRules(BaseModel):
+    """Where a case goes after an unanswered formal notice (default-policies.md)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    small_claims_ceiling: Decimal = Field(default=Decimal("5000.00"), description="CPCE L125-1")
+    above_ceiling: Literal["injonction_de_payer", "agency"] = "injonction_de_payer"
 
 
 class Policy(BaseModel):
@@ -42,6 +79,13 @@ class Policy(BaseModel):
     send_hour_utc: int = Field(default=8, ge=0, le=23, description="Hour of day for dated steps")
     min_gap: timedelta = Field(description="Least time between two actions of a case")
     steps: list[PolicyStep] = Field(min_length=1)
+    formal_notice_deadline: timedelta = Field(
+        default=timedelta(days=8),
+        description="Whole days: a CPC 641-642 deadline from first presentation; else raw time",
+    )
+    promise_grace: timedelta = Field(default=timedelta(days=3))
+    instalment_grace: timedelta = Field(default=timedelta(days=5))
+    escalation: EscalationRules = Field(default_factory=EscalationRules)
 
     @model_validator(mode="after")
     def _unique_step_keys(self) -> Policy:

@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     smtp_starttls: bool = Field(default=False, alias="SMTP_STARTTLS")
     smtp_from: str = Field(default="recouvrement@recouvre.example", alias="SMTP_FROM")
     creditor_name: str = Field(default="Démo Créancier SAS", alias="CREDITOR_NAME")
+    creditor_address: str = Field(
+        default="1 place de la Bourse\n75002 Paris", alias="CREDITOR_ADDRESS"
+    )
     payment_instructions: str = Field(
         default="par virement sur l'IBAN FR76 3000 6000 0112 3456 7890 189 (BIC AGRIFRPP)",
         alias="PAYMENT_INSTRUCTIONS",

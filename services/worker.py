@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.channel_activities import ChannelActivities
 from activities.email_activities import EmailActivities, SmtpSettings
 from services.config import Settings
 from workflows.collection_case import CollectionCaseWorkflow
@@ -28,6 +32,18 @@ def smtp_settings(settings: Settings) -> SmtpSettings:
     )
 
 
+def channel_activities(channels: ChannelActivities) -> list[Callable[..., Any]]:
+    """The non-email channels, each a named activity."""
+    return [
+        channels.send_letter,
+        channels.send_registered_letter,
+        channels.create_phone_task,
+        channels.hand_off_case,
+        channels.prepare_court_file,
+        channels.declare_claim,
+    ]
+
+
 def build_worker(client: Client, settings: Settings, engine: AsyncEngine) -> Worker:
     """A worker on the case task queue with every workflow and activity of recouvre."""
     email = EmailActivities(smtp_settings(settings), engine)
@@ -35,6 +51,6 @@ def build_worker(client: Client, settings: Settings, engine: AsyncEngine) -> Wor
         client,
         task_queue=settings.task_queue,
         workflows=WORKFLOWS,
-        activities=[email.send_email],
+        activities=[email.send_email, *channel_activities(ChannelActivities(engine))],
         workflow_runner=workflow_runner(),
     )

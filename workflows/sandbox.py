@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-# Imported lazily by pydantic while validating e-mail addresses and SIRENs: deterministic,
-# side-effect free, and safe to share with the host rather than re-import per workflow run.
-PASSTHROUGH = ("email_validator", "idna", "stdnum", "dns")
+# Deterministic libraries safe to share with the host rather than re-import per workflow run:
+# pydantic's lazy validators for e-mail addresses and SIRENs, and the legal clock with the
+# `holidays` library (which reads its translations through gettext/locale once per year).
+PASSTHROUGH = ("email_validator", "idna", "stdnum", "dns", "holidays", "legal")
 
 
 def workflow_runner() -> SandboxedWorkflowRunner:

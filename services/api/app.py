@@ -7,10 +7,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from legal import load_rate_table
 from services.api.deps import Runtime
 from services.api.errors import install_error_handlers
 from services.api.keys import parse_api_keys
-from services.api.routers import cases, health, invoices
+from services.api.routers import case_events, cases, health, invoices
 from services.config import Settings
 from services.db.engine import make_engine
 from services.temporal_client import connect_temporal
@@ -29,12 +30,15 @@ def create_app(settings: Settings) -> FastAPI:
     if not settings.database_url:
         raise ValueError("DATABASE_URL is required (recouvre run sets it for the embedded one)")
     keys = parse_api_keys(settings.api_keys)
+    rates = load_rate_table()  # validated now: a broken table stops start-up, not a request
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.database_url)
         temporal = await connect_temporal(settings, lazy=True)
-        app.state.runtime = Runtime(settings=settings, engine=engine, temporal=temporal, keys=keys)
+        app.state.runtime = Runtime(
+            settings=settings, engine=engine, temporal=temporal, keys=keys, rates=rates
+        )
         try:
             yield
         finally:
@@ -45,4 +49,5 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(health.router)
     app.include_router(invoices.router)
     app.include_router(cases.router)
+    app.include_router(case_events.router)
     return app

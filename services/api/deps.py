@@ -12,6 +12,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 
+from legal import RateTable
 from services.api.errors import ApiError
 from services.api.keys import Principal, Role
 from services.config import Settings
@@ -25,6 +26,7 @@ class Runtime:
     engine: AsyncEngine
     temporal: Client
     keys: dict[str, Principal]
+    rates: RateTable
 
 
 def get_runtime(request: Request) -> Runtime:

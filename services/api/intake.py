@@ -86,6 +86,10 @@ async def register_invoice(
             invoice=invoice,
             policy=policy,
             opened_at=datetime.now(UTC),
+            rates=runtime.rates,
+            creditor_name=runtime.settings.creditor_name,
+            creditor_address=runtime.settings.creditor_address,
+            payment_instructions=runtime.settings.payment_instructions,
         )
         await _start_workflow(runtime, start, workflow_id)
     return created, True

@@ -8,13 +8,15 @@ from decimal import Decimal
 import pytest
 
 from activities.email_templates import french_amount, render_email
+from legal import calendar_for_postal_code
 from policies.catalog import UnknownPolicy, load_catalog, resolve_policy
-from schemas.case import CaseView, PaymentIn, PaymentRecord, Stage
+from schemas.case import ActionRecord, CaseView, Hold, HoldKind, PaymentIn, PaymentRecord, Stage
 from schemas.invoice import DebtorKind
+from schemas.policy import Channel
 from services.api.case_ids import case_id_for, workflow_id_for
 from services.api.keys import Role, parse_api_keys
 from workflows.payment_rules import PaymentRejected, check_payment
-from workflows.timeline import planned_at
+from workflows.planner import escalate_from, next_wake, step_time
 
 OPENED = datetime(2026, 11, 1, 10, 0, tzinfo=UTC)
 
@@ -73,20 +75,67 @@ def test_closed_case_takes_no_new_payment() -> None:
         check_payment(_case("0.00", Stage.closed), _payment("1.00"))
 
 
-def test_b2b_reminders_fall_on_due_date_plus_7_and_15_at_the_policy_hour() -> None:
+def test_b2b_steps_fall_on_their_offsets_moved_to_working_days() -> None:
     policy = load_catalog()["fr-b2b-standard"]
-    due = date(2026, 10, 31)
-    first, second = policy.steps
-    assert planned_at(first, policy, due, OPENED, None) == datetime(2026, 11, 7, 8, tzinfo=UTC)
-    assert planned_at(second, policy, due, OPENED, None) == datetime(2026, 11, 15, 8, tzinfo=UTC)
+    case = _case()  # due Saturday 31/10/2026
+    times = [
+        step_time(step, case, policy, calendar_for_postal_code("75002")) for step in policy.steps
+    ]
+    # +7 = Sat 7/11 -> Mon 9/11; +15 = Sun 15/11 -> Mon 16/11; +25 = Wed 25/11;
+    # +30 = Mon 30/11; +45 = Tue 15/12; escalation waits for the letter's presentation.
+    assert times == [
+        datetime(2026, 11, 9, 8, tzinfo=UTC),
+        datetime(2026, 11, 16, 8, tzinfo=UTC),
+        datetime(2026, 11, 25, 8, tzinfo=UTC),
+        datetime(2026, 11, 30, 8, tzinfo=UTC),
+        datetime(2026, 12, 15, 8, tzinfo=UTC),
+        None,
+    ]
+
+
+def test_a_step_on_a_holiday_moves_to_the_next_working_day_of_the_debtors_calendar() -> None:
+    policy = load_catalog()["fr-b2b-standard"]
+    case = _case().model_copy(update={"due_date": date(2026, 12, 19), "postal_code": "67000"})
+    # Reminder 1 at +7 is Saturday 26/12: in Alsace (67) 26/12 is also a holiday -> Mon 28/12.
+    when = step_time(policy.steps[0], case, policy, calendar_for_postal_code("67000"))
+    assert when == datetime(2026, 12, 28, 8, tzinfo=UTC)
 
 
 def test_a_late_registered_invoice_does_not_get_two_reminders_at_once() -> None:
     policy = load_catalog()["fr-b2b-standard"]
     sent = datetime(2026, 12, 20, 9, tzinfo=UTC)  # reminder 1 went out long after due + 15
-    assert planned_at(policy.steps[1], policy, date(2026, 10, 31), OPENED, sent) == sent + (
-        timedelta(days=2)
+    case = _case()
+    case.actions.append(
+        ActionRecord(
+            step="reminder_1",
+            label="r1",
+            channel=Channel.email,
+            done_at=sent,
+            status="sent",
+            idempotency_key="c1/reminder_1",
+        )
     )
+    assert step_time(policy.steps[1], case, policy, None) == sent + timedelta(days=2)
+
+
+def test_escalation_waits_for_first_presentation_then_the_deadline_plus_a_working_day() -> None:
+    policy = load_catalog()["fr-b2b-standard"]
+    paris = calendar_for_postal_code("75002")
+    # Worked example 3: first presented Wed 30/04/2025, 8 days -> Thu 08/05 (holiday) -> Fri 09/05.
+    last_day, start = escalate_from(date(2025, 4, 30), policy, paris, OPENED)
+    assert last_day == date(2025, 5, 9)
+    assert start == datetime(2025, 5, 12, 8, tzinfo=UTC)  # first working day after: Mon 12/05
+
+
+def test_holds_suspend_steps_but_not_the_promise_check() -> None:
+    policy = load_catalog()["fr-b2b-standard"]
+    case = _case()
+    case.holds.append(
+        Hold(kind=HoldKind.promise, since=OPENED, reason="promise", until=date(2026, 11, 20))
+    )
+    wake = next_wake(case, policy, None, timed_law=False)
+    assert wake.kind == "promise_expiry"
+    assert wake.at == datetime(2026, 11, 21, 8, tzinfo=UTC)
 
 
 def test_default_policy_follows_the_debtor_kind_and_demo_is_opt_in() -> None:
@@ -94,6 +143,7 @@ def test_default_policy_follows_the_debtor_kind_and_demo_is_opt_in() -> None:
     assert resolve_policy(None, DebtorKind.consumer).id == "fr-b2c-standard"
     assert resolve_policy(None, DebtorKind.public).id == "fr-public-standard"
     assert resolve_policy("demo", DebtorKind.business).steps[0].offset == timedelta(seconds=5)
+    assert resolve_policy(None, DebtorKind.consumer).formal_notice_deadline == timedelta(days=15)
     with pytest.raises(UnknownPolicy, match="known: demo"):
         resolve_policy("nope", DebtorKind.business)
 

@@ -7,9 +7,10 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.testing import WorkflowEnvironment
 
+from legal import calendar_for_postal_code
 from schemas.case import CaseView, PaymentIn, Stage
 from tests.conftest import Smtp
-from tests.support.cases import case_worker, smtp_settings, start_case
+from tests.support.cases import case_worker, smtp_settings
 from tests.support.histories import record_history
 from tests.support.mailbox import messages_for_case
 from workflows.collection_case import CollectionCaseWorkflow
@@ -33,13 +34,13 @@ def _sent_days(state: CaseView) -> list[tuple[str, datetime]]:
     return [(a.step, a.done_at) for a in state.actions if a.status == "sent"]
 
 
-async def test_reminders_go_out_at_due_date_plus_7_and_plus_15(
+async def test_reminders_go_out_at_due_date_plus_7_and_plus_15_on_working_days(
     ts_env: WorkflowEnvironment, engine: AsyncEngine, smtp: Smtp
 ) -> None:
     due = await _today(ts_env) + timedelta(days=1)
-    async with case_worker(ts_env.client, engine, smtp_settings(smtp.host, smtp.port)) as queue:
-        handle = await start_case(
-            ts_env.client, queue, await ts_env.get_current_time(), due_date=due.isoformat(),
+    async with case_worker(ts_env.client, engine, smtp_settings(smtp.host, smtp.port)) as rig:
+        handle = await rig.start(
+            await ts_env.get_current_time(), due_date=due.isoformat(),
             issue_date=(due - timedelta(days=30)).isoformat(),
         )  # fmt: skip
         await ts_env.sleep(timedelta(days=1 + 10))
@@ -50,11 +51,12 @@ async def test_reminders_go_out_at_due_date_plus_7_and_plus_15(
     assert [s for s, _ in _sent_days(after_first)] == ["reminder_1"]
     steps = _sent_days(state)
     assert [s for s, _ in steps] == ["reminder_1", "reminder_2"]
-    for (_, done_at), expected in zip(
-        steps, [_at_8(due + timedelta(days=7)), _at_8(due + timedelta(days=15))], strict=True
-    ):
+    paris = calendar_for_postal_code("75002")  # a step on a non-working day moves to the next
+    planned = [paris.first_working_day_from(due + timedelta(days=n)) for n in (7, 15)]
+    for (_, done_at), expected in zip(steps, [_at_8(day) for day in planned], strict=True):
         assert expected <= done_at < expected + timedelta(minutes=5), (done_at, expected)
-    assert state.stage is Stage.awaiting_next_phase
+    assert state.stage is Stage.amicable
+    assert state.next_action is not None and state.next_action.step == "call"
     mails = messages_for_case(smtp.maildir, state.case_id)
     assert sorted(m["X-Recouvre-Step"] for m in mails) == ["reminder_1", "reminder_2"]
     assert all(m["To"] == "compta@durand.example" for m in mails)
@@ -64,9 +66,9 @@ async def test_full_payment_before_reminder_2_closes_the_case_and_stops_it(
     ts_env: WorkflowEnvironment, engine: AsyncEngine, smtp: Smtp
 ) -> None:
     due = await _today(ts_env)
-    async with case_worker(ts_env.client, engine, smtp_settings(smtp.host, smtp.port)) as queue:
-        handle = await start_case(
-            ts_env.client, queue, await ts_env.get_current_time(), due_date=due.isoformat(),
+    async with case_worker(ts_env.client, engine, smtp_settings(smtp.host, smtp.port)) as rig:
+        handle = await rig.start(
+            await ts_env.get_current_time(), due_date=due.isoformat(),
             issue_date=(due - timedelta(days=30)).isoformat(),
         )  # fmt: skip
         await ts_env.sleep(timedelta(days=10))
@@ -87,9 +89,9 @@ async def test_partial_payment_lowers_the_balance_and_the_timeline_goes_on(
     ts_env: WorkflowEnvironment, engine: AsyncEngine, smtp: Smtp
 ) -> None:
     due = await _today(ts_env)
-    async with case_worker(ts_env.client, engine, smtp_settings(smtp.host, smtp.port)) as queue:
-        handle = await start_case(
-            ts_env.client, queue, await ts_env.get_current_time(), due_date=due.isoformat(),
+    async with case_worker(ts_env.client, engine, smtp_settings(smtp.host, smtp.port)) as rig:
+        handle = await rig.start(
+            await ts_env.get_current_time(), due_date=due.isoformat(),
             issue_date=(due - timedelta(days=30)).isoformat(),
         )  # fmt: skip
         await ts_env.sleep(timedelta(days=10))
@@ -103,7 +105,8 @@ async def test_partial_payment_lowers_the_balance_and_the_timeline_goes_on(
 
     assert str(state.balance) == "1000.00", "a repeated signal must count once"
     assert [s for s, _ in _sent_days(state)] == ["reminder_1", "reminder_2"]
-    assert state.stage is Stage.awaiting_next_phase
+    assert state.stage is Stage.amicable
+    assert state.next_action is not None and state.next_action.step == "call"
     mails = messages_for_case(smtp.maildir, state.case_id)
     second = next(m for m in mails if m["X-Recouvre-Step"] == "reminder_2")
     assert "1\u202f000,00\u00a0€" in second.get_content()

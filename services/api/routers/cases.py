@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter
-from sqlalchemy import select
-from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.service import RPCError, RPCStatusCode
+from pydantic import BaseModel
 
+from legal import LegalError
 from schemas.case import CaseView, PaymentIn
-from services.api.deps import PayerPrincipal, ReaderPrincipal, Runtime, RuntimeDep
+from schemas.money import Balance
+from services.api.case_access import case_handle, case_state, case_update
+from services.api.deps import PayerPrincipal, ReaderPrincipal, RuntimeDep
 from services.api.errors import ApiError, ErrorResponse, field_error
-from services.api.intake import temporal_unavailable
-from services.db.tables import cases
+from workflows.claim import statement_for
 from workflows.payment_rules import PaymentRejected, check_payment
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
@@ -24,37 +25,52 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
 }
 
 
-async def _handle(runtime: Runtime, tenant: str, case_id: str) -> WorkflowHandle[object, object]:
-    """The case's workflow, if it belongs to this tenant (404 otherwise, even if it exists)."""
-    async with runtime.engine.connect() as conn:
-        workflow_id = (
-            await conn.execute(
-                select(cases.c.workflow_id).where(
-                    cases.c.case_id == case_id, cases.c.tenant == tenant
-                )
-            )
-        ).scalar_one_or_none()
-    if workflow_id is None:
-        raise ApiError(404, "not_found", f"no case {case_id}")
-    return runtime.temporal.get_workflow_handle(workflow_id)
+class ClaimToDate(BaseModel):
+    """The décompte as of today (C. com. L441-10 II, C. civ. 1231-6), or why it is missing."""
+
+    as_of: str
+    principal: Balance | None = None
+    paid: Balance | None = None
+    penalties: Balance | None = None
+    indemnity: Balance | None = None
+    total: Balance | None = None
+    rate_table_version: str | None = None
+    notes: list[str] = []
 
 
-async def _state(runtime: Runtime, handle: WorkflowHandle[object, object]) -> CaseView:
+class CaseDetail(CaseView):
+    """The live case plus what it claims today."""
+
+    claim_to_date: ClaimToDate
+
+
+def _claim(runtime: RuntimeDep, case: CaseView) -> ClaimToDate:
+    today = datetime.now(UTC).date()
+    if case.balance == 0:
+        zero = Decimal("0.00")
+        return ClaimToDate(as_of=str(today), total=zero, notes=["nothing is owed"])
     try:
-        state: CaseView = await handle.query(
-            "state",
-            result_type=CaseView,
-            rpc_timeout=timedelta(seconds=runtime.settings.temporal_rpc_timeout_s),
-        )
-    except (RPCError, RuntimeError) as err:
-        raise temporal_unavailable(err) from err
-    return state
+        statement = statement_for(case, runtime.rates, today)
+    except LegalError as err:
+        return ClaimToDate(as_of=str(today), notes=[str(err)])
+    return ClaimToDate(
+        as_of=str(today),
+        principal=statement.principal,
+        paid=statement.paid,
+        penalties=statement.penalties,
+        indemnity=statement.indemnity,
+        total=statement.total,
+        rate_table_version=statement.rate_table_version,
+        notes=list(statement.notes),
+    )
 
 
 @router.get("/{case_id}", operation_id="getCase", responses=NOT_FOUND)
-async def get_case(case_id: str, principal: ReaderPrincipal, runtime: RuntimeDep) -> CaseView:
-    """The live case: stage, balance, actions done and the next planned action."""
-    return await _state(runtime, await _handle(runtime, principal.tenant, case_id))
+async def get_case(case_id: str, principal: ReaderPrincipal, runtime: RuntimeDep) -> CaseDetail:
+    """The live case: stage, balance, holds and their reasons, actions done, the next step
+    and why, the prescription date, the journal, and the claim (penalties) as of today."""
+    case = await case_state(runtime, await case_handle(runtime, principal.tenant, case_id))
+    return CaseDetail(**case.model_dump(), claim_to_date=_claim(runtime, case))
 
 
 @router.post(
@@ -70,32 +86,16 @@ async def post_payment(
     """
     if payment.paid_on > datetime.now(UTC).date():
         raise field_error("paid_on", "must not be in the future")
-    handle = await _handle(runtime, principal.tenant, case_id)
+    handle = await case_handle(runtime, principal.tenant, case_id)
     try:
-        updated: CaseView = await handle.execute_update(
-            "apply_payment",
-            payment,
-            result_type=CaseView,
-            rpc_timeout=timedelta(seconds=runtime.settings.temporal_rpc_timeout_s),
-        )
-        return updated
-    except WorkflowUpdateFailedError as err:
-        raise _rejection(err) from None
-    except RPCError as err:
-        if err.status is not RPCStatusCode.NOT_FOUND:
-            raise temporal_unavailable(err) from err
+        return await case_update(runtime, handle, "apply_payment", payment)
+    except ApiError as err:
+        if err.code != "case_closed":
+            raise
     # The workflow has finished (case closed): a retry of a recorded payment is fine.
-    state = await _state(runtime, handle)
+    state = await case_state(runtime, handle)
     try:
         check_payment(state, payment)
     except PaymentRejected as rejected:
         raise field_error(rejected.field, rejected.message) from None
     return state
-
-
-def _rejection(err: WorkflowUpdateFailedError) -> ApiError:
-    message = str(err.cause.message if hasattr(err.cause, "message") else err.cause)
-    field, _, reason = message.partition(": ")
-    if not reason:
-        return field_error("amount", message)
-    return field_error(field, reason)

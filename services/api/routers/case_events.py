@@ -1,0 +1,168 @@
+"""Events that change a case's course, one endpoint each (default-policies.md's table).
+
+Every endpoint validates its body, checks the caller's role, and sends the event to
+the case's workflow as the `apply_event` update: the workflow refuses an event that
+cannot apply (409 for the case's state, 422 for a field) before anything changes.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+
+from schemas.case import CaseView
+from schemas.case_events import (
+    CaseEventEnvelope,
+    CloseCase,
+    CreditNote,
+    DisputeOpened,
+    DisputeResolved,
+    EInvoicingStatus,
+    InsolvencyPublished,
+    OperatorPause,
+    OperatorResume,
+    PartnerReport,
+    PaymentPlanAgreed,
+    PhoneOutcome,
+    PromiseToPay,
+    RegisteredLetterStatus,
+)
+from services.api.case_access import case_handle, case_update
+from services.api.deps import Runtime, RuntimeDep, require
+from services.api.errors import ErrorResponse
+from services.api.keys import Principal, Role
+
+router = APIRouter(prefix="/v1/cases", tags=["case events"])
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorResponse} for code in (404, 409, 422, 503)
+}
+Operator = require(Role.operator)
+ErpOrOperator = require(Role.erp, Role.operator)
+Erp = require(Role.erp)
+
+
+async def _send(runtime: Runtime, principal: Principal, case_id: str, event: Any) -> CaseView:
+    if event.by is None:
+        event = event.model_copy(update={"by": f"{principal.role.value}@{principal.tenant}"})
+    handle = await case_handle(runtime, principal.tenant, case_id)
+    return await case_update(runtime, handle, "apply_event", CaseEventEnvelope(event=event))
+
+
+def _route(path: str, operation_id: str, body: type[Any], role: Any, doc: str) -> None:
+    async def endpoint(case_id: str, event: Any, principal: Any, runtime: Any) -> CaseView:
+        return await _send(runtime, principal, case_id, event)
+
+    # Real objects, not the strings postponed annotations would leave: FastAPI reads these.
+    endpoint.__annotations__ = {
+        "case_id": str,
+        "event": body,
+        "principal": Annotated[Principal, Depends(role)],
+        "runtime": RuntimeDep,
+        "return": CaseView,
+    }
+    endpoint.__doc__ = doc
+    router.add_api_route(
+        f"/{{case_id}}/{path}",
+        endpoint,
+        methods=["POST"],
+        operation_id=operation_id,
+        responses=RESPONSES,
+        summary=doc.splitlines()[0],
+        description=doc,
+    )
+
+
+_route(
+    "promises",
+    "recordPromise",
+    PromiseToPay,
+    ErpOrOperator,
+    "Promise to pay: the timeline pauses until the date + the policy's grace days, "
+    "then resumes by itself if the balance is still unpaid.",
+)
+_route(
+    "payment-plan",
+    "agreePaymentPlan",
+    PaymentPlanAgreed,
+    Operator,
+    "Payment plan: instalments must total the balance; the timeline is suspended while "
+    "they arrive on time; a missed one resumes it for the whole balance. Restarts "
+    "prescription (C. civ. 2240).",
+)
+_route(
+    "disputes",
+    "openDispute",
+    DisputeOpened,
+    ErpOrOperator,
+    "Dispute opened: every step is suspended until it is resolved.",
+)
+_route(
+    "disputes/resolution",
+    "resolveDispute",
+    DisputeResolved,
+    Operator,
+    "Dispute resolved: upheld cancels the invoice (or credits `credit_note_amount`); "
+    "rejected resumes the timeline.",
+)
+_route(
+    "credit-notes",
+    "recordCreditNote",
+    CreditNote,
+    ErpOrOperator,
+    "Credit note: lowers the balance; a balance credited to zero closes as cancelled.",
+)
+_route(
+    "pause",
+    "pauseCase",
+    OperatorPause,
+    Operator,
+    "Operator pause: a manual hold, with who and why recorded.",
+)
+_route("resume", "resumeCase", OperatorResume, Operator, "Operator resume: lifts the manual hold.")
+_route(
+    "insolvency",
+    "recordInsolvency",
+    InsolvencyPublished,
+    Operator,
+    "Insolvency published (BODACC): all steps freeze (C. com. L622-21) and the declaration "
+    "of claim is prepared for the mandataire, due within 2 months (R622-24).",
+)
+_route(
+    "einvoicing-status",
+    "recordEInvoicingStatus",
+    EInvoicingStatus,
+    Erp,
+    "E-invoicing lifecycle status from the approved platform (mapping: see docs/api.md).",
+)
+_route(
+    "registered-letter-status",
+    "recordRegisteredLetterStatus",
+    RegisteredLetterStatus,
+    Operator,
+    "Registered letter status: the formal notice's deadline runs from the first "
+    "presentation; 'not_collected' and 'refused' count as presented.",
+)
+_route(
+    "phone-outcome",
+    "recordPhoneOutcome",
+    PhoneOutcome,
+    Operator,
+    "Outcome of the operator's call: reached, promise (with date), dispute (with reason), "
+    "no answer.",
+)
+_route(
+    "partner-reports",
+    "recordPartnerReport",
+    PartnerReport,
+    Operator,
+    "Status report from the agency or commissaire de justice: amounts collected, title "
+    "obtained (enforcement follows), enforcement measures, closure.",
+)
+_route(
+    "close",
+    "closeCase",
+    CloseCase,
+    Operator,
+    "Close a case by hand: written off, handed over or cancelled, with the reason.",
+)

@@ -1,0 +1,277 @@
+"""How each event changes a case: pure functions over the case state.
+
+The workflow calls them from its signal and update handlers; the update's
+validator calls ``check_event`` first, so a refused event never reaches history.
+Articles cited are those of ../shared/domain/french-collection-law.md.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from legal import add_months
+from schemas.case import (
+    CaseView,
+    FormalNoticeState,
+    Hold,
+    HoldKind,
+    JournalEntry,
+    Outcome,
+    PaymentIn,
+    PaymentRecord,
+    PlanState,
+    Stage,
+)
+from schemas.case_events import (
+    CaseEvent,
+    CloseCase,
+    CreditNote,
+    DisputeOpened,
+    DisputeResolved,
+    EInvoicingStatus,
+    InsolvencyPublished,
+    OperatorPause,
+    OperatorResume,
+    PartnerReport,
+    PaymentPlanAgreed,
+    PhoneOutcome,
+    PromiseToPay,
+    RegisteredLetterStatus,
+)
+from schemas.policy import Policy
+from workflows.claim import prescription_last_day
+from workflows.einvoicing import EInvoicingEffect, einvoicing_effect
+from workflows.payment_rules import is_duplicate
+
+FOLLOW_UP_DECLARE_CLAIM = "declare_claim"
+FOLLOW_UP_ENFORCEMENT = "enforcement_handoff"
+ESCALATED = {Stage.small_claims, Stage.injonction_de_payer, Stage.agency, Stage.enforcement}
+
+
+class EventRejected(ValueError):
+    """An event that cannot apply to the case as it stands; ``field`` names the input."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field, self.message = field, message
+
+
+def journal(case: CaseView, now: datetime, kind: str, detail: str, by: str | None = None) -> None:
+    case.journal.append(JournalEntry(at=now, type=kind, by=by, detail=detail))
+
+
+def has_hold(case: CaseView, kind: HoldKind) -> bool:
+    return any(h.kind is kind for h in case.holds)
+
+
+def put_hold(case: CaseView, hold: Hold) -> None:
+    case.holds = [h for h in case.holds if h.kind is not hold.kind] + [hold]
+
+
+def lift_hold(case: CaseView, kind: HoldKind) -> None:
+    case.holds = [h for h in case.holds if h.kind is not kind]
+
+
+def close(case: CaseView, outcome: Outcome, now: datetime, detail: str) -> None:
+    case.stage, case.outcome, case.closed_at, case.next_action = Stage.closed, outcome, now, None
+    case.holds = []
+    journal(case, now, "CaseClosed", f"{outcome.value}: {detail}")
+
+
+def interrupt_prescription(case: CaseView, day: date) -> None:
+    """Record an act that restarts prescription (C. civ. 2240, 2241, 2244)."""
+    if day not in case.prescription_interruptions:
+        case.prescription_interruptions.append(day)
+        case.prescription_last_day = prescription_last_day(case)
+
+
+def apply_payment(case: CaseView, payment: PaymentIn, now: datetime) -> bool:
+    """Record a payment; a partial one restarts prescription (C. civ. 2240); nil closes.
+    Returns False when nothing changed (a retried payment, or a closed case)."""
+    if case.stage is Stage.closed or is_duplicate(case, payment):
+        return False
+    applied = min(payment.amount, case.balance)
+    case.payments.append(
+        PaymentRecord(
+            amount=applied, paid_on=payment.paid_on, reference=payment.reference, recorded_at=now
+        )
+    )
+    case.balance -= applied
+    journal(
+        case, now, "PaymentRecorded", f"{applied} paid on {payment.paid_on} ({payment.reference})"
+    )
+    lift_hold(case, HoldKind.awaiting_funds)
+    if case.balance == 0:
+        close(case, Outcome.paid, now, "balance settled")
+    else:
+        interrupt_prescription(case, payment.paid_on)
+    return True
+
+
+def _credit(case: CaseView, amount: Decimal, reference: str, now: datetime) -> None:
+    applied = min(amount, case.balance)
+    case.credited += applied
+    case.balance -= applied
+    journal(case, now, "CreditNoteIssued", f"{applied} credited ({reference})")
+    if case.balance == 0:
+        close(case, Outcome.cancelled, now, "fully credited")
+
+
+def check_event(case: CaseView, event: CaseEvent) -> None:
+    """Raise EventRejected when ``event`` cannot apply to ``case`` now."""
+    if case.stage is Stage.closed:
+        raise EventRejected("type", f"the case is closed ({case.outcome})")
+    if isinstance(event, OperatorResume) and not has_hold(case, HoldKind.operator):
+        raise EventRejected("type", "the case is not paused by an operator")
+    if isinstance(event, DisputeOpened) and has_hold(case, HoldKind.dispute):
+        raise EventRejected("type", "a dispute is already open")
+    if isinstance(event, DisputeResolved) and not has_hold(case, HoldKind.dispute):
+        raise EventRejected("type", "no dispute is open")
+    if isinstance(event, CreditNote | DisputeResolved | PartnerReport | EInvoicingStatus):
+        amount = getattr(event, "amount", None) or getattr(event, "credit_note_amount", None)
+        if amount is not None and amount > case.balance:
+            field = "credit_note_amount" if isinstance(event, DisputeResolved) else "amount"
+            raise EventRejected(field, f"{amount} exceeds the balance of {case.balance}")
+    if isinstance(event, PaymentPlanAgreed):
+        total = sum((i.amount for i in event.instalments), Decimal("0"))
+        if total != case.balance:
+            raise EventRejected("instalments", f"they total {total}, the balance is {case.balance}")
+    if isinstance(event, RegisteredLetterStatus) and case.formal_notice is None:
+        raise EventRejected("type", "no registered letter has been sent on this case")
+    if isinstance(event, PartnerReport) and case.stage not in ESCALATED:
+        raise EventRejected("type", "the case has not been handed to a partner")
+    if isinstance(event, InsolvencyPublished) and has_hold(case, HoldKind.insolvency):
+        raise EventRejected("type", "insolvency is already recorded")
+
+
+def apply_event(case: CaseView, event: CaseEvent, policy: Policy, now: datetime) -> list[str]:
+    """Change the case; return the follow-up actions the workflow must run."""
+    by = event.by
+    if isinstance(event, PromiseToPay):
+        until = event.promised_on + policy.promise_grace
+        reason = f"promise to pay by {event.promised_on}" + (
+            f" ({event.note})" if event.note else ""
+        )
+        put_hold(case, Hold(kind=HoldKind.promise, since=now, reason=reason, by=by, until=until))
+        journal(case, now, "PromiseToPayMade", reason, by)
+    elif isinstance(event, PaymentPlanAgreed):
+        case.plan = PlanState(
+            agreed_on=event.agreed_on,
+            instalments=[(i.due_on, i.amount) for i in event.instalments],
+            paid_before=case.paid_total,
+        )
+        put_hold(
+            case,
+            Hold(
+                kind=HoldKind.payment_plan,
+                since=now,
+                by=by,
+                reason=f"payment plan of {len(event.instalments)} instalments",
+            ),
+        )
+        journal(case, now, "PaymentPlanAgreed", f"{len(event.instalments)} instalments", by)
+        interrupt_prescription(case, event.agreed_on)
+    elif isinstance(event, DisputeOpened):
+        put_hold(case, Hold(kind=HoldKind.dispute, since=now, reason=event.reason, by=by))
+        journal(case, now, "DisputeOpened", event.reason, by)
+    elif isinstance(event, DisputeResolved):
+        lift_hold(case, HoldKind.dispute)
+        journal(case, now, "DisputeResolved", f"{event.outcome}: {event.note or ''}".strip(), by)
+        if event.outcome == "upheld":
+            if event.credit_note_amount is None:
+                close(case, Outcome.cancelled, now, "dispute upheld, invoice cancelled")
+            else:
+                _credit(case, event.credit_note_amount, "dispute upheld", now)
+    elif isinstance(event, CreditNote):
+        _credit(case, event.amount, event.reference, now)
+    elif isinstance(event, OperatorPause):
+        put_hold(case, Hold(kind=HoldKind.operator, since=now, reason=event.reason, by=by))
+        journal(case, now, "CasePaused", event.reason, by)
+    elif isinstance(event, OperatorResume):
+        lift_hold(case, HoldKind.operator)
+        journal(case, now, "CaseResumed", event.reason, by)
+    elif isinstance(event, InsolvencyPublished):
+        return _insolvency(case, event, now)
+    elif isinstance(event, EInvoicingStatus):
+        _einvoicing(case, event, now, einvoicing_effect(event.code))
+    elif isinstance(event, RegisteredLetterStatus):
+        _registered_letter(case, event, now)
+    elif isinstance(event, PhoneOutcome):
+        return _phone_outcome(case, event, policy, now)
+    elif isinstance(event, PartnerReport):
+        return _partner_report(case, event, now)
+    elif isinstance(event, CloseCase):
+        close(case, Outcome(event.outcome), now, f"{event.reason} (by {by})")
+    return []
+
+
+def _insolvency(case: CaseView, event: InsolvencyPublished, now: datetime) -> list[str]:
+    """Freeze everything (C. com. L622-21) and declare the claim within 2 months (R622-24)."""
+    case.claim_declaration_deadline = add_months(event.published_on, 2)
+    case.mandataire = event.mandataire
+    case.insolvency_published_on = event.published_on
+    reason = f"{event.proceeding} published {event.published_on}; mandataire {event.mandataire}"
+    put_hold(case, Hold(kind=HoldKind.insolvency, since=now, reason=reason, by=event.by))
+    case.stage = Stage.insolvency
+    journal(case, now, "InsolvencyDetected", reason, event.by)
+    return [FOLLOW_UP_DECLARE_CLAIM]
+
+
+def _einvoicing(
+    case: CaseView, event: EInvoicingStatus, now: datetime, effect: EInvoicingEffect
+) -> None:
+    journal(case, now, "EInvoicingStatusReceived", f"{event.code}: {effect.meaning}", event.by)
+    if effect.action == "close_cancelled":
+        close(case, Outcome.cancelled, now, f"e-invoicing status {event.code}: {effect.meaning}")
+    elif effect.action == "hold":
+        assert effect.hold is not None
+        put_hold(case, Hold(kind=effect.hold, since=now, reason=effect.meaning, by=event.by))
+    elif effect.action == "lift":
+        assert effect.hold is not None
+        lift_hold(case, effect.hold)
+    elif effect.action == "payment":
+        amount = event.amount if event.amount is not None else case.balance
+        reference = f"einvoicing-212-{event.reported_on}-{len(case.payments) + 1}"
+        apply_payment(
+            case, PaymentIn(amount=amount, paid_on=event.reported_on, reference=reference), now
+        )
+
+
+def _registered_letter(case: CaseView, event: RegisteredLetterStatus, now: datetime) -> None:
+    """The formal notice's deadline runs from first presentation; "not collected" and
+    "refused" count as presented (Cass. 1re civ. 20 Jan 2021)."""
+    notice: FormalNoticeState = case.formal_notice  # type: ignore[assignment]
+    notice.statuses.append((event.status, event.on))
+    journal(case, now, "RegisteredLetterStatus", f"{event.status} on {event.on}", event.by)
+    if event.status != "wrong_address" and notice.first_presented_on is None:
+        notice.first_presented_on = event.on
+
+
+def _phone_outcome(case: CaseView, event: PhoneOutcome, policy: Policy, now: datetime) -> list[str]:
+    journal(case, now, "PhoneCallLogged", f"{event.outcome} {event.reason or ''}".strip(), event.by)
+    if event.outcome == "promise" and event.promised_on is not None:
+        promise = PromiseToPay(promised_on=event.promised_on, by=event.by, note="by phone")
+        return apply_event(case, promise, policy, now)
+    if event.outcome == "dispute" and event.reason and not has_hold(case, HoldKind.dispute):
+        return apply_event(case, DisputeOpened(reason=event.reason, by=event.by), policy, now)
+    return []
+
+
+def _partner_report(case: CaseView, event: PartnerReport, now: datetime) -> list[str]:
+    journal(case, now, "PartnerReport", f"{event.status} {event.note or ''}".strip(), event.by)
+    if event.status == "amount_collected" and event.amount is not None:
+        reference = f"partner-{event.on}-{len(case.payments) + 1}"
+        apply_payment(
+            case, PaymentIn(amount=event.amount, paid_on=event.on, reference=reference), now
+        )
+    elif event.status == "title_obtained":
+        interrupt_prescription(case, event.on)  # court claim / title (C. civ. 2241)
+        return [FOLLOW_UP_ENFORCEMENT]
+    elif event.status == "enforcement_measure":
+        interrupt_prescription(case, event.on)  # C. civ. 2244
+    elif event.status == "closed" and event.result == "uncollectable":
+        close(case, Outcome.written_off, now, "partner reports the claim uncollectable")
+    elif event.status == "closed":
+        case.stage = Stage.awaiting_next_phase
+    return []

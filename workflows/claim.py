@@ -1,0 +1,58 @@
+"""What a case claims, when it prescribes, and which calendar it follows.
+
+Pure functions over the case state, shared by the workflow (letters, escalation,
+timers) and the API (penalties to date). The rate table comes in as a value.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from legal import (
+    METROPOLITAN,
+    DebtorCalendar,
+    Interruption,
+    LegalError,
+    Payment,
+    RateTable,
+    Statement,
+    build_statement,
+    calendar_for_postal_code,
+    compute_prescription,
+)
+from schemas.case import CaseView
+
+
+def debtor_calendar(case: CaseView) -> DebtorCalendar:
+    """The calendar of the debtor's department; metropolitan France when unknown."""
+    try:
+        return calendar_for_postal_code(case.postal_code)
+    except LegalError:
+        return METROPOLITAN
+
+
+def statement_for(case: CaseView, rates: RateTable, as_of: date) -> Statement:
+    """The décompte as of ``as_of``: credit notes lower the principal, payments are dated.
+
+    Raises LegalError (e.g. a rate not configured) rather than guessing.
+    """
+    principal = case.amount_due - case.credited
+    payments = [Payment(on=p.paid_on, amount=p.amount) for p in case.payments if p.paid_on <= as_of]
+    notice = case.formal_notice.sent_on if case.formal_notice is not None else None
+    return build_statement(
+        principal=principal if principal > 0 else Decimal("0.01"),
+        due_date=case.due_date,
+        as_of=max(as_of, case.due_date),
+        debtor_kind=case.debtor_kind,
+        rates=rates,
+        formal_notice_date=notice,
+        payments=payments,
+    )
+
+
+def prescription_last_day(case: CaseView) -> date:
+    """Last day to act (C. com. L110-4 / C. consom. L218-2), from the due date, restarted
+    by each acknowledgement or act recorded on the case (C. civ. 2240, 2241, 2244)."""
+    interruptions = [Interruption(on=day) for day in case.prescription_interruptions]
+    return compute_prescription(case.due_date, case.debtor_kind, interruptions).last_day
