@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 
@@ -128,9 +128,12 @@ def next_wake(
     if step_wake is not None:
         candidates.append(step_wake)
     timed = [c for c in candidates if c.at is not None]
-    if timed:
-        return min(timed, key=lambda c: c.at or datetime.max.replace(tzinfo=UTC))
-    return Wake(None, None, _idle_reason(case, policy))
+    if not timed:
+        return Wake(None, None, _idle_reason(case, policy))
+    soonest = min(timed, key=lambda c: c.at or datetime.max.replace(tzinfo=UTC))
+    if case.holds and soonest.kind != "promise_expiry":
+        return replace(soonest, why=f"{_suspension(case)}; next: {soonest.why}")
+    return soonest
 
 
 def _step_wake(case: CaseView, policy: Policy, cal: DebtorCalendar | None) -> Wake | None:
@@ -143,9 +146,13 @@ def _step_wake(case: CaseView, policy: Policy, cal: DebtorCalendar | None) -> Wa
     return Wake("step", when, f"{step.label}: policy {policy.id} v{policy.version}", step=step)
 
 
+def _suspension(case: CaseView) -> str:
+    return "timeline suspended: " + "; ".join(f"{h.kind.value} ({h.reason})" for h in case.holds)
+
+
 def _idle_reason(case: CaseView, policy: Policy) -> str:
     if case.holds:
-        return "suspended: " + "; ".join(f"{h.kind.value} ({h.reason})" for h in case.holds)
+        return _suspension(case)
     if case.steps_done < len(policy.steps):
         notice = case.formal_notice
         if notice is not None and notice.first_presented_on is None:

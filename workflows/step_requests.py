@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 from activities.channel_requests import ChannelName, ChannelRequest, PartnerKind, Recipient
 from activities.email_request import EmailRequest
-from legal import LegalError, RateTable, Statement
+from legal import FIXED_INDEMNITY, LegalError, RateTable, Statement
 from schemas.case import CaseView
 from schemas.french_format import french_amount, french_date
 from schemas.invoice import InvoiceIn
@@ -73,13 +74,21 @@ def claim_context(
         "total": french_amount(case.balance, money),
         "rates_note": "",
     }
-    if rates is None:
-        context["rates_note"] = "pénalités non calculées (barème absent)"
-        return context, None
-    try:
-        statement = statement_for(case, rates, as_of)
-    except LegalError as err:
-        context["rates_note"] = f"pénalités non calculées : {err}"
+    # The 40 EUR indemnity (C. com. D441-5, C. commande publique D2192-35) needs no rate:
+    # it is claimed even when the penalties cannot be computed.
+    indemnity_only = FIXED_INDEMNITY if case.debtor_kind != "consumer" else Decimal(0)
+    failure = "barème absent" if rates is None else ""
+    statement = None
+    if rates is not None:
+        try:
+            statement = statement_for(case, rates, as_of)
+        except LegalError as err:
+            failure = str(err)
+    if statement is None:
+        context["rates_note"] = f"pénalités non calculées : {failure}"
+        if indemnity_only:
+            context["indemnity"] = french_amount(indemnity_only, money)
+            context["total"] = french_amount(case.balance + indemnity_only, money)
         return context, None
     context["penalties"] = french_amount(statement.penalties, money)
     if statement.indemnity > 0:

@@ -31,6 +31,10 @@ async def test_demo_invoice_is_reminded_by_email_then_closed_by_payment(
         assert opened["due_date"] == body["due_date"]
         assert opened["next_action"]["step"] == "reminder_1"
         assert opened["next_action"]["channel"] == "email"
+        assert opened["prescription_last_day"] == "2031-10-31", "5 years from the due date"
+        claim = opened["claim_to_date"]
+        assert claim["indemnity"] == "40.00", "a late business debtor owes 40 EUR (D441-5)"
+        assert claim["penalties"] is not None and claim["rate_table_version"]
 
         mails = await wait_for_messages(smtp.maildir, case_id, 1)
         assert len(mails) == 1, "reminder 1 should reach the SMTP server within seconds"

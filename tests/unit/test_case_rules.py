@@ -193,3 +193,45 @@ def test_the_40_euro_indemnity_is_never_claimed_from_a_consumer() -> None:
     assert "40 euros" in render_email("reminder_2@1", _context("business")).body
     assert "L441-10" in render_email("reminder_2@1", _context("business")).body
     assert "40 euros" not in render_email("reminder_2@1", _context("consumer")).body
+
+
+def test_letters_state_the_worked_example_claim_exactly() -> None:
+    """default-policies.md example 1: 12,000.00 due 2025-03-31, as of 2025-09-15."""
+    from legal import load_rate_table
+    from schemas.invoice import InvoiceIn
+    from tests.support.invoices import invoice_payload
+    from workflows.step_requests import claim_context
+
+    invoice = InvoiceIn.model_validate(
+        invoice_payload(amount_due="12000.00", issue_date="2025-03-01", due_date="2025-03-31")
+    )
+    case = _case().model_copy(
+        update={
+            "amount_due": Decimal("12000.00"),
+            "balance": Decimal("12000.00"),
+            "due_date": date(2025, 3, 31),
+            "payments": [],
+        }
+    )
+    context, statement = claim_context(case, invoice, load_rate_table(), date(2025, 9, 15))
+    assert statement is not None
+    assert (statement.penalties, statement.indemnity, statement.total) == (
+        Decimal("701.00"),
+        Decimal("40.00"),
+        Decimal("12741.00"),
+    )
+    assert context["penalties"] == "701,00\u00a0€"
+    assert context["total"] == "12\u202f741,00\u00a0€"
+
+
+def test_a_missing_rate_is_said_in_the_letter_and_the_indemnity_still_claimed() -> None:
+    from schemas.invoice import InvoiceIn
+    from tests.support.invoices import invoice_payload
+    from workflows.step_requests import claim_context
+
+    invoice = InvoiceIn.model_validate(invoice_payload())
+    context, statement = claim_context(_case(), invoice, None, date(2040, 1, 1))
+    assert statement is None
+    assert context["penalties"] == ""
+    assert context["indemnity"] == "40,00\u00a0€"
+    assert "non calculées" in context["rates_note"]

@@ -24,7 +24,9 @@ def _history(path: Path) -> WorkflowHistory:
 
 
 def test_histories_are_checked_in() -> None:
-    assert len(HISTORY_FILES) >= 2, "record them with RECOUVRE_RECORD_HISTORIES=1"
+    assert len(HISTORY_FILES) >= 4, "record them with RECOUVRE_RECORD_HISTORIES=1"
+    before_policy_v2 = [p for p in HISTORY_FILES if not p.stem.startswith("collection_case_v2")]
+    assert before_policy_v2, "keep the histories recorded before the policy change"
 
 
 @pytest.mark.parametrize("path", HISTORY_FILES, ids=lambda p: p.stem)

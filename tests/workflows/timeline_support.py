@@ -1,0 +1,61 @@
+"""Helpers for time-skipped case tests: dates relative to the test server's clock."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from temporalio.client import WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+
+from legal import calendar_for_postal_code
+from schemas.case import CaseView
+from schemas.case_events import CaseEventEnvelope
+
+PARIS = calendar_for_postal_code("75002")
+
+
+async def today(env: WorkflowEnvironment) -> date:
+    return (await env.get_current_time()).astimezone(UTC).date()
+
+
+async def sleep_until(env: WorkflowEnvironment, moment: datetime) -> None:
+    """Skip time to ``moment`` (the test server fires every timer on the way)."""
+    now = await env.get_current_time()
+    if moment > now:
+        await env.sleep(moment - now)
+
+
+def at_8(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, 8, tzinfo=UTC)
+
+
+def working(day: date) -> date:
+    """The day a step planned on ``day`` runs (next working day in Paris)."""
+    return PARIS.first_working_day_from(day)
+
+
+async def send(handle: WorkflowHandle[Any, CaseView], event: Any) -> None:
+    """Report an event as the channels do (signal; the time-skipping server has no updates)."""
+    await handle.signal("record_event", CaseEventEnvelope(event=event))
+
+
+def sent_on(case: CaseView) -> dict[str, date]:
+    """step -> the date it was done (first action of the step)."""
+    done: dict[str, date] = {}
+    for action in case.actions:
+        done.setdefault(action.step, action.done_at.date())
+    return done
+
+
+def journal_types(case: CaseView) -> list[str]:
+    return [entry.type for entry in case.journal]
+
+
+async def state(handle: WorkflowHandle[Any, CaseView]) -> CaseView:
+    result: CaseView = await handle.query("state", result_type=CaseView)
+    return result
+
+
+def days(n: int) -> timedelta:
+    return timedelta(days=n)
