@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -56,9 +57,13 @@ class Hold(BaseModel):
     reason: str
     by: str | None = None
     until: date | None = None
+    amount: Balance | None = None
+    ref: str | None = None
+    """The promise's date, or the dispute's id, as the event store knows it."""
 
 
 class PlanState(BaseModel):
+    plan_id: str = "plan-1"
     agreed_on: date
     instalments: list[tuple[date, Balance]]
     checked: int = 0
@@ -70,6 +75,7 @@ class PlanState(BaseModel):
 class FormalNoticeState(BaseModel):
     sent_at: datetime
     sent_on: date
+    letter_reference: str | None = None
     first_presented_on: date | None = None
     deadline: date | None = None
     """Last day of the debtor's deadline (CPC 641-642, moved past non-working days)."""
@@ -78,12 +84,17 @@ class FormalNoticeState(BaseModel):
 
 
 class JournalEntry(BaseModel):
-    """A fact in the case's life, for operators and auditors."""
+    """A fact in the case's life, for operators and auditors.
+
+    ``fact`` is the same fact as a domain event (type, schema version, data), which the
+    workflow appends to the event store; entries without one are operational notes.
+    """
 
     at: datetime
     type: str
     by: str | None = None
     detail: str
+    fact: dict[str, Any] | None = None
 
 
 class PaymentIn(BaseModel):
@@ -182,6 +193,10 @@ class CaseView(BaseModel):
     insolvency_published_on: date | None = None
     journal: list[JournalEntry] = Field(default_factory=list)
     rates_version: str | None = None
+    events_appended: int = 0
+    """How many journal facts are in the event store (the stream's version)."""
+    journal_flushed: int = 0
+    """Journal entries already considered for the event store."""
 
     @classmethod
     def opened(cls, start: CaseStart) -> CaseView:

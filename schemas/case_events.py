@@ -85,6 +85,11 @@ class InsolvencyPublished(_Event):
     published_on: date = Field(description="BODACC publication date")
     proceeding: Literal["sauvegarde", "redressement", "liquidation"]
     mandataire: str = Field(min_length=1, max_length=200)
+    court: str = Field(
+        default="tribunal de la procédure (non précisé)",
+        max_length=200,
+        description="Court that opened the proceeding",
+    )
 
 
 class EInvoicingStatus(_Event):

@@ -11,6 +11,8 @@ from temporalio.worker import Worker
 
 from activities.channel_activities import ChannelActivities
 from activities.email_activities import EmailActivities, SmtpSettings
+from activities.event_activities import EventActivities
+from eventstore.store import EventStore
 from services.config import Settings
 from workflows.collection_case import CollectionCaseWorkflow
 from workflows.sandbox import workflow_runner
@@ -51,6 +53,10 @@ def build_worker(client: Client, settings: Settings, engine: AsyncEngine) -> Wor
         client,
         task_queue=settings.task_queue,
         workflows=WORKFLOWS,
-        activities=[email.send_email, *channel_activities(ChannelActivities(engine))],
+        activities=[
+            email.send_email,
+            *channel_activities(ChannelActivities(engine)),
+            EventActivities(EventStore(engine)).append_case_events,
+        ],
         workflow_runner=workflow_runner(),
     )

@@ -10,6 +10,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
+import eventstore.events as ev
+import eventstore.events.operations as ops
+from eventstore.events.base import DomainEvent
 from legal import add_months
 from schemas.case import (
     CaseView,
@@ -44,6 +47,17 @@ from workflows.claim import prescription_last_day
 from workflows.einvoicing import EInvoicingEffect, einvoicing_effect
 from workflows.payment_rules import is_duplicate
 
+PROCEEDINGS = {
+    "sauvegarde": ev.ProceedingKind.sauvegarde,
+    "redressement": ev.ProceedingKind.redressement_judiciaire,
+    "liquidation": ev.ProceedingKind.liquidation_judiciaire,
+}
+CALL_OUTCOMES = {
+    "reached": ev.CallOutcome.other,
+    "promise": ev.CallOutcome.promise_to_pay,
+    "dispute": ev.CallOutcome.dispute,
+    "no_answer": ev.CallOutcome.no_answer,
+}
 FOLLOW_UP_DECLARE_CLAIM = "declare_claim"
 FOLLOW_UP_ENFORCEMENT = "enforcement_handoff"
 ESCALATED = {Stage.small_claims, Stage.injonction_de_payer, Stage.agency, Stage.enforcement}
@@ -57,8 +71,23 @@ class EventRejected(ValueError):
         self.field, self.message = field, message
 
 
-def journal(case: CaseView, now: datetime, kind: str, detail: str, by: str | None = None) -> None:
-    case.journal.append(JournalEntry(at=now, type=kind, by=by, detail=detail))
+def journal(
+    case: CaseView,
+    now: datetime,
+    kind: str,
+    detail: str,
+    by: str | None = None,
+    fact: DomainEvent | None = None,
+) -> None:
+    """Note a fact; with ``fact``, the same fact goes to the event store (see the workflow)."""
+    stored = None
+    if fact is not None:
+        stored = {
+            "type": fact.event_type,
+            "version": fact.schema_version,
+            "data": fact.model_dump(mode="json"),
+        }
+    case.journal.append(JournalEntry(at=now, type=kind, by=by, detail=detail, fact=stored))
 
 
 def has_hold(case: CaseView, kind: HoldKind) -> bool:
@@ -73,10 +102,15 @@ def lift_hold(case: CaseView, kind: HoldKind) -> None:
     case.holds = [h for h in case.holds if h.kind is not kind]
 
 
-def close(case: CaseView, outcome: Outcome, now: datetime, detail: str) -> None:
+def close(
+    case: CaseView, outcome: Outcome, now: datetime, detail: str, by: str | None = None
+) -> None:
     case.stage, case.outcome, case.closed_at, case.next_action = Stage.closed, outcome, now, None
     case.holds = []
-    journal(case, now, "CaseClosed", f"{outcome.value}: {detail}")
+    fact = ev.CaseClosed(
+        reason=ev.CloseReason(outcome.value), balance=case.balance, closed_on=now.date()
+    )
+    journal(case, now, "CaseClosed", f"{outcome.value}: {detail}", by, fact)
 
 
 def interrupt_prescription(case: CaseView, day: date) -> None:
@@ -98,9 +132,14 @@ def apply_payment(case: CaseView, payment: PaymentIn, now: datetime) -> bool:
         )
     )
     case.balance -= applied
-    journal(
-        case, now, "PaymentRecorded", f"{applied} paid on {payment.paid_on} ({payment.reference})"
+    fact = ev.PaymentRecorded(
+        amount=applied,
+        paid_on=payment.paid_on,
+        reference=payment.reference,
+        balance_after=case.balance,
     )
+    detail = f"{applied} paid on {payment.paid_on} ({payment.reference})"
+    journal(case, now, "PaymentRecorded", detail, fact=fact)
     lift_hold(case, HoldKind.awaiting_funds)
     if case.balance == 0:
         close(case, Outcome.paid, now, "balance settled")
@@ -113,7 +152,8 @@ def _credit(case: CaseView, amount: Decimal, reference: str, now: datetime) -> N
     applied = min(amount, case.balance)
     case.credited += applied
     case.balance -= applied
-    journal(case, now, "CreditNoteIssued", f"{applied} credited ({reference})")
+    fact = ops.CreditNoteIssued(amount=applied, reference=reference, balance_after=case.balance)
+    journal(case, now, "CreditNoteIssued", f"{applied} credited ({reference})", fact=fact)
     if case.balance == 0:
         close(case, Outcome.cancelled, now, "fully credited")
 
@@ -153,10 +193,21 @@ def apply_event(case: CaseView, event: CaseEvent, policy: Policy, now: datetime)
         reason = f"promise to pay by {event.promised_on}" + (
             f" ({event.note})" if event.note else ""
         )
-        put_hold(case, Hold(kind=HoldKind.promise, since=now, reason=reason, by=by, until=until))
-        journal(case, now, "PromiseToPayMade", reason, by)
+        amount = event.amount or case.balance
+        put_hold(
+            case,
+            Hold(
+                kind=HoldKind.promise, since=now, reason=reason, by=by, until=until, amount=amount
+            ),
+        )
+        promise = ev.PromiseToPayMade(
+            amount=amount, promised_by=event.promised_on, grace_days=policy.promise_grace.days
+        )
+        journal(case, now, "PromiseToPayMade", reason, by, promise)
     elif isinstance(event, PaymentPlanAgreed):
+        plan_id = f"plan-{sum(1 for j in case.journal if j.type == 'PaymentPlanAgreed') + 1}"
         case.plan = PlanState(
+            plan_id=plan_id,
             agreed_on=event.agreed_on,
             instalments=[(i.due_on, i.amount) for i in event.instalments],
             paid_before=case.paid_total,
@@ -170,14 +221,32 @@ def apply_event(case: CaseView, event: CaseEvent, policy: Policy, now: datetime)
                 reason=f"payment plan of {len(event.instalments)} instalments",
             ),
         )
-        journal(case, now, "PaymentPlanAgreed", f"{len(event.instalments)} instalments", by)
+        agreed = ev.PaymentPlanAgreed(
+            plan_id=plan_id,
+            agreed_on=event.agreed_on,
+            instalments=tuple(
+                ev.Instalment(due_on=i.due_on, amount=i.amount) for i in event.instalments
+            ),
+        )
+        detail = f"{len(event.instalments)} instalments"
+        journal(case, now, "PaymentPlanAgreed", detail, by, agreed)
         interrupt_prescription(case, event.agreed_on)
     elif isinstance(event, DisputeOpened):
-        put_hold(case, Hold(kind=HoldKind.dispute, since=now, reason=event.reason, by=by))
-        journal(case, now, "DisputeOpened", event.reason, by)
+        open_dispute(case, event.reason, by, now)
     elif isinstance(event, DisputeResolved):
+        dispute = next(h for h in case.holds if h.kind is HoldKind.dispute)
         lift_hold(case, HoldKind.dispute)
-        journal(case, now, "DisputeResolved", f"{event.outcome}: {event.note or ''}".strip(), by)
+        upheld = event.outcome == "upheld"
+        resolved = ev.DisputeResolved(
+            dispute_id=dispute.ref or "dispute",
+            resolved_on=now.date(),
+            outcome=ev.DisputeOutcome(
+                "partly_upheld" if upheld and event.credit_note_amount else event.outcome
+            ),
+            credited_amount=(event.credit_note_amount or case.balance) if upheld else Decimal(0),
+        )
+        detail = f"{event.outcome}: {event.note or ''}".strip()
+        journal(case, now, "DisputeResolved", detail, by, resolved)
         if event.outcome == "upheld":
             if event.credit_note_amount is None:
                 close(case, Outcome.cancelled, now, "dispute upheld, invoice cancelled")
@@ -187,10 +256,10 @@ def apply_event(case: CaseView, event: CaseEvent, policy: Policy, now: datetime)
         _credit(case, event.amount, event.reference, now)
     elif isinstance(event, OperatorPause):
         put_hold(case, Hold(kind=HoldKind.operator, since=now, reason=event.reason, by=by))
-        journal(case, now, "CasePaused", event.reason, by)
+        journal(case, now, "CasePaused", event.reason, by, ops.CasePaused(reason=event.reason))
     elif isinstance(event, OperatorResume):
         lift_hold(case, HoldKind.operator)
-        journal(case, now, "CaseResumed", event.reason, by)
+        journal(case, now, "CaseResumed", event.reason, by, ops.CaseResumed(reason=event.reason))
     elif isinstance(event, InsolvencyPublished):
         return _insolvency(case, event, now)
     elif isinstance(event, EInvoicingStatus):
@@ -202,8 +271,24 @@ def apply_event(case: CaseView, event: CaseEvent, policy: Policy, now: datetime)
     elif isinstance(event, PartnerReport):
         return _partner_report(case, event, now)
     elif isinstance(event, CloseCase):
-        close(case, Outcome(event.outcome), now, f"{event.reason} (by {by})")
+        if event.outcome == "handed_over":
+            handover = ev.CaseHandedOver(
+                party=ev.HandoverParty.creditor
+                if case.stage not in ESCALATED
+                else ev.HandoverParty.collection_agency,
+                party_name=event.reason[:200],
+                handed_over_on=now.date(),
+            )
+            journal(case, now, "CaseHandedOver", event.reason, by, handover)
+        close(case, Outcome(event.outcome), now, event.reason, by)
     return []
+
+
+def open_dispute(case: CaseView, reason: str, by: str | None, now: datetime) -> None:
+    dispute_id = f"dispute-{sum(1 for j in case.journal if j.type == 'DisputeOpened') + 1}"
+    put_hold(case, Hold(kind=HoldKind.dispute, since=now, reason=reason, by=by, ref=dispute_id))
+    fact = ev.DisputeOpened(dispute_id=dispute_id, opened_on=now.date(), reason=reason)
+    journal(case, now, "DisputeOpened", reason, by, fact)
 
 
 def _insolvency(case: CaseView, event: InsolvencyPublished, now: datetime) -> list[str]:
@@ -214,14 +299,24 @@ def _insolvency(case: CaseView, event: InsolvencyPublished, now: datetime) -> li
     reason = f"{event.proceeding} published {event.published_on}; mandataire {event.mandataire}"
     put_hold(case, Hold(kind=HoldKind.insolvency, since=now, reason=reason, by=event.by))
     case.stage = Stage.insolvency
-    journal(case, now, "InsolvencyDetected", reason, event.by)
+    fact = ev.InsolvencyDetected(
+        proceeding=PROCEEDINGS[event.proceeding],
+        published_on=event.published_on,
+        court=event.court,
+        claim_deadline=case.claim_declaration_deadline,
+    )
+    journal(case, now, "InsolvencyDetected", reason, event.by, fact)
     return [FOLLOW_UP_DECLARE_CLAIM]
 
 
 def _einvoicing(
     case: CaseView, event: EInvoicingStatus, now: datetime, effect: EInvoicingEffect
 ) -> None:
-    journal(case, now, "EInvoicingStatusReceived", f"{event.code}: {effect.meaning}", event.by)
+    fact = ops.EInvoicingStatusReceived(
+        code=event.code, meaning=effect.meaning, reported_on=event.reported_on
+    )
+    detail = f"{event.code}: {effect.meaning}"
+    journal(case, now, "EInvoicingStatusReceived", detail, event.by, fact)
     if effect.action == "close_cancelled":
         close(case, Outcome.cancelled, now, f"e-invoicing status {event.code}: {effect.meaning}")
     elif effect.action == "hold":
@@ -243,23 +338,43 @@ def _registered_letter(case: CaseView, event: RegisteredLetterStatus, now: datet
     "refused" count as presented (Cass. 1re civ. 20 Jan 2021)."""
     notice: FormalNoticeState = case.formal_notice  # type: ignore[assignment]
     notice.statuses.append((event.status, event.on))
-    journal(case, now, "RegisteredLetterStatus", f"{event.status} on {event.on}", event.by)
+    fact = ev.RegisteredLetterPresented(
+        letter_reference=notice.letter_reference or "formal_notice",
+        status=ev.LetterStatus(event.status),
+        status_on=event.on,
+    )
+    journal(case, now, "RegisteredLetterStatus", f"{event.status} on {event.on}", event.by, fact)
     if event.status != "wrong_address" and notice.first_presented_on is None:
         notice.first_presented_on = event.on
 
 
 def _phone_outcome(case: CaseView, event: PhoneOutcome, policy: Policy, now: datetime) -> list[str]:
-    journal(case, now, "PhoneCallLogged", f"{event.outcome} {event.reason or ''}".strip(), event.by)
+    fact = ev.PhoneCallLogged(
+        called_at=now,
+        operator=event.by or "operator",
+        outcome=CALL_OUTCOMES[event.outcome],
+        note=event.reason,
+    )
+    detail = f"{event.outcome} {event.reason or ''}".strip()
+    journal(case, now, "PhoneCallLogged", detail, event.by, fact)
     if event.outcome == "promise" and event.promised_on is not None:
         promise = PromiseToPay(promised_on=event.promised_on, by=event.by, note="by phone")
         return apply_event(case, promise, policy, now)
     if event.outcome == "dispute" and event.reason and not has_hold(case, HoldKind.dispute):
-        return apply_event(case, DisputeOpened(reason=event.reason, by=event.by), policy, now)
+        open_dispute(case, event.reason, event.by, now)
     return []
 
 
 def _partner_report(case: CaseView, event: PartnerReport, now: datetime) -> list[str]:
-    journal(case, now, "PartnerReport", f"{event.status} {event.note or ''}".strip(), event.by)
+    fact = ops.PartnerReported(
+        status=event.status,
+        reported_on=event.on,
+        amount=event.amount,
+        result=event.result,
+        note=event.note,
+    )
+    detail = f"{event.status} {event.note or ''}".strip()
+    journal(case, now, "PartnerReport", detail, event.by, fact)
     if event.status == "amount_collected" and event.amount is not None:
         reference = f"partner-{event.on}-{len(case.payments) + 1}"
         apply_payment(
@@ -271,7 +386,7 @@ def _partner_report(case: CaseView, event: PartnerReport, now: datetime) -> list
     elif event.status == "enforcement_measure":
         interrupt_prescription(case, event.on)  # C. civ. 2244
     elif event.status == "closed" and event.result == "uncollectable":
-        close(case, Outcome.written_off, now, "partner reports the claim uncollectable")
+        close(case, Outcome.written_off, now, "partner reports the claim uncollectable", event.by)
     elif event.status == "closed":
         case.stage = Stage.awaiting_next_phase
     return []

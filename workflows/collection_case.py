@@ -14,6 +14,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.channel_requests import ChannelReceipt, ChannelRequest, Recipient
     from activities.email_activities import EmailActivities
     from activities.email_request import EmailReceipt
+    from activities.event_requests import AppendCaseEvents, AppendedEvents
     from legal import DebtorCalendar, small_claims_eligibility
     from schemas.case import (
         ActionRecord,
@@ -30,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
     from schemas.french_format import french_date
     from schemas.policy import Channel, PolicyStep, StepKind
     from workflows import case_reducer as reducer
+    from workflows import facts
     from workflows.claim import debtor_calendar, prescription_last_day
     from workflows.payment_rules import check_payment
     from workflows.planner import Wake, escalate_from, next_wake
@@ -53,6 +55,8 @@ RETRY = RetryPolicy(
 # Cases started before this change keep their behaviour on replay (no prescription timers,
 # no working-day shift); new cases record the marker and follow the legal clock.
 LEGAL_TIMELINE_PATCH = "legal-timeline-v2"
+# Cases started before the event store keep no stream; new ones append every fact.
+EVENT_STORE_PATCH = "event-store-v1"
 
 
 @workflow.defn(name="CollectionCase")
@@ -67,16 +71,26 @@ class CollectionCaseWorkflow:
         self._changed = False
         self._follow_ups: list[str] = []
         self._timed_law = False
+        self._store_events = False
         self._cal: DebtorCalendar | None = None
 
     @workflow.run
     async def run(self, start: CaseStart) -> CaseView:
         self._timed_law = workflow.patched(LEGAL_TIMELINE_PATCH)
+        self._store_events = workflow.patched(EVENT_STORE_PATCH)
+        if self._store_events and not self._case.journal:
+            reducer.journal(
+                self._case, self._case.opened_at, "InvoiceRegistered",
+                f"{start.invoice.invoice_number}: {start.invoice.amount_due} due "
+                f"{start.invoice.due_date}, policy {self._policy.id} v{self._policy.version}",
+                fact=facts.invoice_registered(start),
+            )  # fmt: skip
         if self._timed_law:
             self._cal = debtor_calendar(self._case)
             if self._case.prescription_last_day is None:
                 self._case.prescription_last_day = prescription_last_day(self._case)
         while self._case.stage is not Stage.closed:
+            await self._flush_events()
             await self._run_follow_ups()
             if self._closed():
                 break
@@ -90,6 +104,7 @@ class CollectionCaseWorkflow:
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(self._start.model_copy(update={"carried": self._case}))
         await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._flush_events()
         return self._case
 
     def _closed(self) -> bool:
@@ -187,13 +202,18 @@ class CollectionCaseWorkflow:
         if wake.kind == "step" and wake.step is not None:
             await self._run_step(wake.step)
         elif wake.kind == "promise_expiry" and reducer.has_hold(case, HoldKind.promise):
+            promise = next(h for h in case.holds if h.kind is HoldKind.promise)
             reducer.lift_hold(case, HoldKind.promise)
-            reducer.journal(case, now, "PromiseBroken", "unpaid after the promised date + grace")
+            fact = facts.promise_broken(case, promise, self._policy.promise_grace)
+            reducer.journal(
+                case, now, "PromiseBroken", "unpaid after the promised date + grace", fact=fact
+            )
         elif wake.kind == "instalment_check" and case.plan is not None:
             self._check_instalment()
         elif wake.kind == "prescription_alert" and wake.alert_day is not None:
             case.prescription_alerts_sent.append(wake.alert_day)
-            reducer.journal(case, now, "PrescriptionAlerted", wake.why)
+            alerted = facts.prescription_alerted(case, now.date())
+            reducer.journal(case, now, "PrescriptionAlerted", wake.why, fact=alerted)
         elif wake.kind == "prescription_expiry":
             reducer.close(case, Outcome.prescribed, now, wake.why)
 
@@ -204,10 +224,16 @@ class CollectionCaseWorkflow:
         if case.paid_total - plan.paid_before >= due:
             plan.checked += 1
             return
+        due_on, amount = plan.instalments[plan.checked]
+        missed = facts.instalment_missed(plan.plan_id, plan.checked + 1, due_on, amount)
         reducer.lift_hold(case, HoldKind.payment_plan)
         case.plan = None
         reducer.journal(
-            case, workflow.now(), "InstalmentMissed", "the case resumes for the whole balance"
+            case,
+            workflow.now(),
+            "InstalmentMissed",
+            "the case resumes for the whole balance",
+            fact=missed,
         )
 
     async def _run_step(self, step: PolicyStep) -> None:
@@ -222,7 +248,8 @@ class CollectionCaseWorkflow:
             await self._escalate(step)
         elif step.kind is StepKind.phone_call:
             context, _ = self._claim()
-            await self._channel(step, "phone_task", step.template, context)
+            action = await self._channel(step, "phone_task", step.template, context)
+            self._note_action("PhoneTaskCreated", action, facts.phone_task(action))
         else:
             await self._reminder(step)
         case.steps_done += 1
@@ -234,20 +261,28 @@ class CollectionCaseWorkflow:
         invoice = self._start.invoice
         if step.channel in (Channel.letter, Channel.letter_and_email):
             context, _ = self._claim()
-            await self._channel(step, "letter", step.template, context)
+            action = await self._channel(step, "letter", step.template, context)
+            self._note_action("ReminderSent", action, facts.reminder_sent(action, step.template))
         if step.channel is Channel.email or step.channel is Channel.letter_and_email:
             template = step.email_template or step.template
             request = email_request(self._case, invoice, step.key, template)
-            await self._record(step.key, step.label, Channel.email, self._send_email(request))
+            action = await self._record(
+                step.key, step.label, Channel.email, self._send_email(request)
+            )
+            self._note_action("ReminderSent", action, facts.reminder_sent(action, template))
 
     async def _formal_notice(self, step: PolicyStep) -> None:
         """Mise en demeure by LRAR (C. civ. 1344); its deadline runs from first presentation."""
-        context, _ = self._claim()
+        context, statement = self._claim()
         context["deadline_days"] = deadline_days(self._policy)
-        await self._channel(step, "registered_letter", step.template, context)
+        action = await self._channel(step, "registered_letter", step.template, context)
         now = workflow.now()
-        self._case.formal_notice = FormalNoticeState(sent_at=now, sent_on=now.date())
+        self._case.formal_notice = FormalNoticeState(
+            sent_at=now, sent_on=now.date(), letter_reference=action.reference
+        )
         self._case.stage = Stage.formal_notice
+        fact = facts.formal_notice_sent(self._case, action, statement, self._policy)
+        self._note_action("FormalNoticeSent", action, fact)
 
     async def _escalate(self, step: PolicyStep) -> None:
         """Small claims when eligible (CPCE L125-1), else the policy's route."""
@@ -258,16 +293,18 @@ class CollectionCaseWorkflow:
         ceiling = self._policy.escalation.small_claims_ceiling
         if small_claims_eligibility(claimed, Decimal(0), ceiling).eligible:
             self._case.stage = Stage.small_claims
-            await self._channel(
+            action = await self._channel(
                 step, "handoff", "handoff_small_claims@1", context, "commissaire_small_claims"
             )
         elif self._policy.escalation.above_ceiling == "agency":
             self._case.stage = Stage.agency
-            await self._channel(step, "handoff", "handoff_agency@1", context, "agency")
+            action = await self._channel(step, "handoff", "handoff_agency@1", context, "agency")
         else:
             self._case.stage = Stage.injonction_de_payer
-            await self._channel(step, "court_file", "injonction_de_payer@1", context, "court")
-        reducer.journal(self._case, workflow.now(), "CaseEscalated", self._case.stage.value)
+            action = await self._channel(
+                step, "court_file", "injonction_de_payer@1", context, "court"
+            )
+        self._note_escalation(action, claimed)
 
     async def _run_follow_ups(self) -> None:
         while self._follow_ups:
@@ -282,9 +319,10 @@ class CollectionCaseWorkflow:
                     channel=Channel.handoff, template="handoff_enforcement@1",
                     offset=timedelta(0),
                 )  # fmt: skip
-                await self._channel(
+                action = await self._channel(
                     step, "handoff", step.template, context, "commissaire_enforcement"
                 )
+                self._note_escalation(action, self._case.balance)
 
     async def _declare_claim(self) -> None:
         """Declaration of claim to the mandataire (C. com. L622-24, R622-24)."""
@@ -302,9 +340,10 @@ class CollectionCaseWorkflow:
             offset=timedelta(0),
         )  # fmt: skip
         mandataire = Recipient(name=case.mandataire or "mandataire judiciaire")
-        await self._channel(
+        action = await self._channel(
             step, "claim_declaration", step.template, context, "mandataire", to=mandataire
         )
+        self._note_action("ClaimDeclared", action, facts.claim_declared(case, action))
         reducer.close(case, Outcome.insolvency_claim_declared, workflow.now(), hold.reason)
 
     # ---- activities -------------------------------------------------------------------
@@ -322,7 +361,7 @@ class CollectionCaseWorkflow:
         context: dict[str, str],
         partner: Any = None,
         to: Recipient | None = None,
-    ) -> None:
+    ) -> ActionRecord:
         context = {
             "creditor_name": self._start.creditor_name,
             "creditor_address": self._start.creditor_address,
@@ -341,7 +380,7 @@ class CollectionCaseWorkflow:
             partner,
             to or recipient(self._start.invoice),
         )
-        await self._record(step.key, step.label, Channel(channel), self._dispatch(request))
+        return await self._record(step.key, step.label, Channel(channel), self._dispatch(request))
 
     async def _dispatch(self, request: ChannelRequest) -> tuple[str, str, str]:
         activity_name = {
@@ -370,7 +409,7 @@ class CollectionCaseWorkflow:
         )
         return receipt.message_id, request.to, receipt.subject
 
-    async def _record(self, step: str, label: str, channel: Channel, action: Any) -> None:
+    async def _record(self, step: str, label: str, channel: Channel, action: Any) -> ActionRecord:
         """Run one activity and record what it did (or why it failed) on the case."""
         record = ActionRecord(
             step=step,
@@ -386,3 +425,46 @@ class CollectionCaseWorkflow:
             record.status, record.detail = "failed", str(err.cause or err)
         record.done_at = workflow.now()
         self._case.actions.append(record)
+        return record
+
+    # ---- the event store --------------------------------------------------------------
+
+    def _note_action(self, kind: str, action: ActionRecord, fact: Any) -> None:
+        """Journal an act that was done (failed acts are in ``actions`` only)."""
+        if action.status == "sent":
+            detail = f"{action.label} ({action.channel.value}) {action.reference or ''}".strip()
+            reducer.journal(self._case, action.done_at, kind, detail, fact=fact)
+
+    def _note_escalation(self, action: ActionRecord, claimed: Decimal) -> None:
+        case = self._case
+        escalated = facts.case_escalated(case, claimed, action.done_at.date())
+        reducer.journal(case, action.done_at, "CaseEscalated", case.stage.value, fact=escalated)
+        if action.status == "sent" and action.channel is Channel.handoff:
+            self._note_action("CaseHandedOver", action, facts.handed_over(case, action))
+
+    async def _flush_events(self) -> None:
+        """Append the journal's new facts to the case's stream (ids from the journal index,
+        so a retried append records nothing twice)."""
+        case = self._case
+        if not self._store_events or case.journal_flushed >= len(case.journal):
+            return
+        batch = facts.new_events(case, workflow.info().workflow_id)
+        flushed = len(case.journal)
+        if batch:
+            request = AppendCaseEvents(
+                stream_id=case.case_id, expected_version=case.events_appended, events=batch
+            )
+            try:
+                appended = await workflow.execute_activity(
+                    "append_case_events",
+                    request,
+                    result_type=AppendedEvents,
+                    start_to_close_timeout=timedelta(seconds=30),
+                    retry_policy=RETRY,
+                )
+                case.events_appended = appended.version
+            except ActivityError as err:
+                note = f"facts {case.journal_flushed}..{flushed - 1} not stored: {err.cause}"
+                reducer.journal(case, workflow.now(), "EventStoreFailed", note)
+                flushed = len(case.journal)
+        case.journal_flushed = flushed

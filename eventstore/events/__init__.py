@@ -12,6 +12,7 @@ from eventstore.events.arrangements import (
     PromiseBroken,
     PromiseToPayMade,
 )
+from eventstore.events.audit import AuditedRead, AuditorRead
 from eventstore.events.base import DomainEvent
 from eventstore.events.case import (
     CaseClosed,
@@ -41,6 +42,14 @@ from eventstore.events.legal import (
     PrescriptionAlerted,
     ProceedingKind,
 )
+from eventstore.events.operations import (
+    CasePaused,
+    CaseResumed,
+    CreditNoteIssued,
+    EInvoicingStatusReceived,
+    PartnerReported,
+    PhoneTaskCreated,
+)
 
 EVENT_CLASSES: tuple[type[DomainEvent], ...] = (
     InvoiceRegistered,
@@ -61,11 +70,20 @@ EVENT_CLASSES: tuple[type[DomainEvent], ...] = (
     ClaimDeclared,
     PrescriptionAlerted,
     CaseClosed,
+    CreditNoteIssued,
+    CasePaused,
+    CaseResumed,
+    EInvoicingStatusReceived,
+    PartnerReported,
+    PhoneTaskCreated,
+    AuditorRead,
 )
 """Every fact recouvre records; the default registry is built from this tuple."""
 
 __all__ = [
     "EVENT_CLASSES",
+    "AuditedRead",
+    "AuditorRead",
     "CallOutcome",
     "CaseClosed",
     "CaseEscalated",

@@ -83,6 +83,8 @@ class CloseReason(StrEnum):
     cancelled = "cancelled"
     prescribed = "prescribed"
     written_off = "written_off"
+    handed_over = "handed_over"
+    insolvency_claim_declared = "insolvency_claim_declared"
 
 
 class CaseClosed(DomainEvent):

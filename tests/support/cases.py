@@ -15,6 +15,8 @@ from temporalio.worker import Worker
 
 from activities.channel_activities import ChannelActivities
 from activities.email_activities import EmailActivities, SmtpSettings
+from activities.event_activities import EventActivities
+from eventstore.store import EventStore
 from legal import load_rate_table
 from policies.catalog import resolve_policy
 from schemas.case import CaseStart, CaseView
@@ -86,7 +88,11 @@ async def case_worker(
         client,
         task_queue=rig.task_queue,
         workflows=[CollectionCaseWorkflow],
-        activities=[email.send_email, *channel_activities(channels)],
+        activities=[
+            email.send_email,
+            *channel_activities(channels),
+            EventActivities(EventStore(engine)).append_case_events,
+        ],
         workflow_runner=workflow_runner(),
     ):
         try:

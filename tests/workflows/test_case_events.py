@@ -34,6 +34,7 @@ from tests.workflows.timeline_support import (
     sent_on,
     sleep_until,
     state,
+    stored_types,
     today,
     working,
 )
@@ -166,6 +167,8 @@ async def test_operator_pause_records_who_and_why_and_resume_continues(
         "claire",
         "claire",
     ]
+    stored = await stored_types(engine, resumed)
+    assert stored[:3] == ["InvoiceRegistered", "CasePaused", "CaseResumed"]
 
 
 async def test_insolvency_freezes_and_declares_the_claim_within_two_months(
@@ -197,6 +200,11 @@ async def test_insolvency_freezes_and_declares_the_claim_within_two_months(
             )
         )
     assert body is not None and "L622-24" in body
+    assert (await stored_types(engine, result))[-3:] == [
+        "InsolvencyDetected",
+        "ClaimDeclared",
+        "CaseClosed",
+    ]
 
 
 async def test_einvoicing_statuses_hold_lift_collect_and_refuse(
@@ -222,3 +230,4 @@ async def test_einvoicing_statuses_hold_lift_collect_and_refuse(
     assert collected.holds == [] and str(collected.balance) == "1000.00"
     assert sent_on(collected)["reminder_1"] == due + days(20), "resumed when completed (209)"
     assert result.outcome is Outcome.cancelled
+    assert (await stored_types(engine, result)).count("EInvoicingStatusReceived") == 4

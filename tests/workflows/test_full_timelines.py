@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.testing import WorkflowEnvironment
 
 from activities.channel_activities import channel_outbox
+from eventstore.store import EventStore
 from legal import deadline_in_days, first_day_after
 from legal.prescription import add_years
 from policies.catalog import load_catalog
@@ -108,6 +109,21 @@ async def test_two_year_b2b_timeline_partial_payment_broken_promise_notice_to_pa
     assert notice_partner is None
     assert "mise en demeure" in notice_body.lower() and "1344" in notice_body
     assert "40,00" in notice_body, "a business debtor owes the 40 EUR indemnity (D441-5)"
+
+    store = EventStore(engine)
+    stream = await store.read_stream(result.case_id)
+    assert [e.event.event_type for e in stream] == [
+        entry.fact["type"] for entry in result.journal if entry.fact is not None
+    ], "every fact of the journal is in the event store, in order"
+    assert "EventStoreFailed" not in journal_types(result)
+    types = [e.event.event_type for e in stream]
+    for expected in (
+        "InvoiceRegistered", "ReminderSent", "PaymentRecorded", "PromiseToPayMade",
+        "PromiseBroken", "PhoneTaskCreated", "FormalNoticeSent", "RegisteredLetterPresented",
+        "CaseEscalated", "CaseHandedOver", "PartnerReported", "CaseClosed",
+    ):  # fmt: skip
+        assert expected in types, expected
+    assert (await store.verify_stream(result.case_id)).ok
 
 
 async def test_large_claim_goes_to_injonction_and_not_collected_counts_as_presented(

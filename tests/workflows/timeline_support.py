@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
+from eventstore.store import EventStore
 from legal import calendar_for_postal_code
 from schemas.case import CaseView
 from schemas.case_events import CaseEventEnvelope
@@ -59,3 +61,13 @@ async def state(handle: WorkflowHandle[Any, CaseView]) -> CaseView:
 
 def days(n: int) -> timedelta:
     return timedelta(days=n)
+
+
+async def stored_types(engine: AsyncEngine, case: CaseView) -> list[str]:
+    """The case's event stream as stored, after checking its hash chain and completeness."""
+    store = EventStore(engine)
+    stream = await store.read_stream(case.case_id)
+    assert (await store.verify_stream(case.case_id)).ok
+    assert "EventStoreFailed" not in journal_types(case)
+    assert len(stream) == case.events_appended
+    return [e.event.event_type for e in stream]

@@ -1,0 +1,69 @@
+"""Facts of running a case: credit notes, holds, channel statuses, partner reports, tasks."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import ClassVar
+
+from pydantic import AwareDatetime, Field
+
+from eventstore.events.base import DomainEvent
+from schemas.money import Amount, Balance
+
+
+class CreditNoteIssued(DomainEvent):
+    """The creditor credited part or all of the invoice."""
+
+    event_type: ClassVar[str] = "CreditNoteIssued"
+
+    amount: Amount
+    reference: str = Field(min_length=1, max_length=100)
+    balance_after: Balance
+
+
+class CasePaused(DomainEvent):
+    """An operator put the case on hold; who is in the metadata's actor."""
+
+    event_type: ClassVar[str] = "CasePaused"
+
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class CaseResumed(DomainEvent):
+    """An operator lifted the hold."""
+
+    event_type: ClassVar[str] = "CaseResumed"
+
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class EInvoicingStatusReceived(DomainEvent):
+    """An approved platform reported a lifecycle status of the invoice (AFNOR XP Z12-013)."""
+
+    event_type: ClassVar[str] = "EInvoicingStatusReceived"
+
+    code: int = Field(ge=100, le=999)
+    meaning: str = Field(min_length=1, max_length=200)
+    reported_on: date
+
+
+class PartnerReported(DomainEvent):
+    """An agency or commissaire de justice reported on a handed-over case."""
+
+    event_type: ClassVar[str] = "PartnerReported"
+
+    status: str = Field(min_length=1, max_length=40)
+    reported_on: date
+    amount: Amount | None = None
+    result: str | None = Field(default=None, max_length=40)
+    note: str | None = Field(default=None, max_length=500)
+
+
+class PhoneTaskCreated(DomainEvent):
+    """A call was put on an operator's task list."""
+
+    event_type: ClassVar[str] = "PhoneTaskCreated"
+
+    step: str = Field(min_length=1, max_length=64)
+    task_reference: str = Field(min_length=1, max_length=100)
+    created_at: AwareDatetime
