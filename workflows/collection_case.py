@@ -90,13 +90,12 @@ class CollectionCaseWorkflow:
             if self._case.prescription_last_day is None:
                 self._case.prescription_last_day = prescription_last_day(self._case)
         while self._case.stage is not Stage.closed:
+            self._plan_next()  # before any await: a query must never see a stale plan
             await self._flush_events()
             await self._run_follow_ups()
             if self._closed():
                 break
-            with workflow.unsafe.sandbox_unrestricted():  # holidays reads gettext: deterministic
-                wake = next_wake(self._case, self._policy, self._cal, timed_law=self._timed_law)
-            self._show_next(wake)
+            wake = self._plan_next()
             timeout = None if wake.at is None else wake.at - workflow.now()
             if not await self._wait_for_change(timeout):
                 await self._act(wake)
@@ -168,6 +167,12 @@ class CollectionCaseWorkflow:
         self._changed = True
 
     # ---- the timeline -----------------------------------------------------------------
+
+    def _plan_next(self) -> Wake:
+        with workflow.unsafe.sandbox_unrestricted():  # holidays reads gettext: deterministic
+            wake = next_wake(self._case, self._policy, self._cal, timed_law=self._timed_law)
+        self._show_next(wake)
+        return wake
 
     def _show_next(self, wake: Wake) -> None:
         if wake.kind is None:

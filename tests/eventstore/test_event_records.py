@@ -32,7 +32,16 @@ async def test_amounts_are_stored_as_exact_two_decimal_strings_and_dates_as_iso(
 
 def test_every_event_type_name_is_stable_and_not_an_import_path() -> None:
     names = [cls.event_type for cls in EVENT_CLASSES]
-    assert len(names) == len(set(names)) == 18
+    assert len(names) == len(set(names))
+    stored_forever = {  # names already in stored streams: renaming one orphans its events
+        "InvoiceRegistered", "ReminderSent", "PhoneCallLogged", "FormalNoticeSent",
+        "RegisteredLetterPresented", "PromiseToPayMade", "PromiseBroken", "PaymentPlanAgreed",
+        "InstalmentMissed", "PaymentRecorded", "DisputeOpened", "DisputeResolved",
+        "CaseEscalated", "CaseHandedOver", "InsolvencyDetected", "ClaimDeclared",
+        "PrescriptionAlerted", "CaseClosed", "CreditNoteIssued", "CasePaused", "CaseResumed",
+        "EInvoicingStatusReceived", "PartnerReported", "PhoneTaskCreated",
+    }  # fmt: skip
+    assert stored_forever <= set(names)
     assert all("." not in name and name[0].isupper() for name in names), names
     assert InvoiceRegistered.event_type == "InvoiceRegistered"
 
