@@ -43,6 +43,11 @@ class Debtor(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     siren: str | None = Field(default=None, description="Required for business debtors")
     email: EmailStr
+    phone: str | None = Field(
+        default=None,
+        pattern=r"^\+?[0-9 .()-]{6,20}$",
+        description="Number an operator calls for the phone step",
+    )
     address: Address
 
     @field_validator("siren")

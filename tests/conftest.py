@@ -8,10 +8,11 @@ Nothing here is a fake: tests talk to the same servers `make run` uses.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import tempfile
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -19,19 +20,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from services.api.app import create_app
 from services.db.engine import make_engine
 from services.db.migrate import upgrade_to_head
 from services.embedded.mailbox_server import start_mailbox_server
 from services.embedded.postgres import start_embedded_postgres
 from services.toolchain import temporal_cli, test_server
-from tests.support.serving import free_port
-
-
-@dataclass(frozen=True)
-class Smtp:
-    host: str
-    port: int
-    maildir: Path
+from services.worker import build_worker
+from tests.support.service import Service, make_settings
+from tests.support.serving import free_port, serve
+from tests.support.smtp import Smtp
 
 
 @pytest.fixture(scope="session")
@@ -86,3 +84,23 @@ async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
     )
     yield env
     await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+async def service(
+    database_url: str, engine: AsyncEngine, smtp: Smtp, dev_env: WorkflowEnvironment
+) -> AsyncIterator[Service]:
+    target = dev_env.client.service_client.config.target_host
+    settings = make_settings(database_url, target, smtp)
+    worker = build_worker(dev_env.client, settings, engine)
+    worker_task = asyncio.create_task(worker.run())
+    try:
+        async with serve(create_app(settings)) as base_url:
+            yield Service(base_url, settings, dev_env)
+    finally:
+        await worker.shutdown()
+        with contextlib.suppress(Exception):
+            await worker_task
+
+
+__all__ = ["Smtp"]

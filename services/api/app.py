@@ -11,7 +11,7 @@ from legal import load_rate_table
 from services.api.deps import Runtime
 from services.api.errors import install_error_handlers
 from services.api.keys import parse_api_keys
-from services.api.routers import case_events, cases, health, invoices
+from services.api.routers import audit, case_events, cases, health, invoices, tasks
 from services.config import Settings
 from services.db.engine import make_engine
 from services.temporal_client import connect_temporal
@@ -50,4 +50,6 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(invoices.router)
     app.include_router(cases.router)
     app.include_router(case_events.router)
+    app.include_router(tasks.router)
+    app.include_router(audit.router)
     return app

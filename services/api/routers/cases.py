@@ -9,12 +9,15 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel
 
+from eventstore.events.audit import AuditedRead
 from legal import LegalError
 from schemas.case import CaseView, PaymentIn
 from schemas.money import Balance
 from services.api.case_access import case_handle, case_state, case_update
 from services.api.deps import PayerPrincipal, ReaderPrincipal, RuntimeDep
 from services.api.errors import ApiError, ErrorResponse, field_error
+from services.api.keys import Role
+from services.api.routers.audit import record_auditor_read
 from workflows.claim import statement_for
 from workflows.payment_rules import PaymentRejected, check_payment
 
@@ -70,7 +73,10 @@ async def get_case(case_id: str, principal: ReaderPrincipal, runtime: RuntimeDep
     """The live case: stage, balance, holds and their reasons, actions done, the next step
     and why, the prescription date, the journal, and the claim (penalties) as of today."""
     case = await case_state(runtime, await case_handle(runtime, principal.tenant, case_id))
-    return CaseDetail(**case.model_dump(), claim_to_date=_claim(runtime, case))
+    detail = CaseDetail(**case.model_dump(), claim_to_date=_claim(runtime, case))
+    if principal.role is Role.auditor:  # every auditor read leaves a trace (issue 4)
+        await record_auditor_read(runtime, principal, AuditedRead.case, case_id)
+    return detail
 
 
 @router.post(

@@ -1,0 +1,162 @@
+"""The rows an auditor reads about a case: its registration, emails and other documents.
+
+Every query is scoped by tenant: a case of another tenant is not found, as the API says.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from activities.channel_activities import channel_outbox
+from services.db.tables import cases, deliveries
+
+
+@dataclass(frozen=True, slots=True)
+class CaseRecord:
+    """The ``cases`` row: who owns the case, its workflow, and the invoice as posted."""
+
+    case_id: str
+    tenant: str
+    invoice_number: str
+    workflow_id: str
+    policy_id: str
+    policy_version: int
+    invoice: dict[str, Any]
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class EmailRecord:
+    """A row of the email ledger (the body itself is not kept: its SHA-256 is)."""
+
+    idempotency_key: str
+    step: str
+    channel: str
+    recipient: str
+    subject: str
+    message_id: str
+    body_sha256: str
+    status: str
+    created_at: datetime
+    sent_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRecord:
+    """A document of the other channels, with its full rendered body."""
+
+    idempotency_key: str
+    step: str
+    channel: str
+    template: str
+    partner: str | None
+    recipient: dict[str, Any]
+    body: str
+    body_sha256: str
+    reference: str
+    status: str
+    created_at: datetime
+
+
+def _case(row: Any) -> CaseRecord:
+    return CaseRecord(
+        case_id=row.case_id,
+        tenant=row.tenant,
+        invoice_number=row.invoice_number,
+        workflow_id=row.workflow_id,
+        policy_id=row.policy_id,
+        policy_version=row.policy_version,
+        invoice=dict(row.invoice),
+        created_at=row.created_at,
+    )
+
+
+async def find_case(engine: AsyncEngine, tenant: str, case_id: str) -> CaseRecord | None:
+    """The tenant's case, or None (also when the case belongs to another tenant)."""
+    async with engine.connect() as conn:
+        row = (
+            await conn.execute(
+                select(cases).where(cases.c.case_id == case_id, cases.c.tenant == tenant)
+            )
+        ).first()
+    return None if row is None else _case(row)
+
+
+async def find_cases(engine: AsyncEngine, tenant: str, case_ids: Sequence[str]) -> list[CaseRecord]:
+    """The tenant's cases among ``case_ids`` (the others are left out)."""
+    if not case_ids:
+        return []
+    async with engine.connect() as conn:
+        found = await conn.execute(
+            select(cases).where(cases.c.tenant == tenant, cases.c.case_id.in_(list(case_ids)))
+        )
+        return [_case(row) for row in found]
+
+
+async def tenant_cases(
+    engine: AsyncEngine, tenant: str, after: str | None, limit: int
+) -> tuple[list[CaseRecord], bool]:
+    """Up to ``limit`` of the tenant's cases in case id order after ``after``, and whether
+    more remain."""
+    query = select(cases).where(cases.c.tenant == tenant)
+    if after is not None:
+        query = query.where(cases.c.case_id > after)
+    query = query.order_by(cases.c.case_id).limit(limit + 1)
+    async with engine.connect() as conn:
+        found = [_case(row) for row in await conn.execute(query)]
+    return found[:limit], len(found) > limit
+
+
+async def case_documents(
+    engine: AsyncEngine, case_id: str
+) -> tuple[list[EmailRecord], list[OutboxRecord]]:
+    """The case's emails and other documents, oldest first (ties by idempotency key)."""
+    async with engine.connect() as conn:
+        emails = await conn.execute(
+            select(deliveries)
+            .where(deliveries.c.case_id == case_id)
+            .order_by(deliveries.c.created_at, deliveries.c.idempotency_key)
+        )
+        email_records = [
+            EmailRecord(
+                idempotency_key=row.idempotency_key,
+                step=row.step,
+                channel=row.channel,
+                recipient=row.recipient,
+                subject=row.subject,
+                message_id=row.message_id,
+                body_sha256=row.body_sha256,
+                status=row.status,
+                created_at=row.created_at,
+                sent_at=row.sent_at,
+            )
+            for row in emails
+        ]
+        outbox = await conn.execute(
+            select(channel_outbox)
+            .where(channel_outbox.c.case_id == case_id)
+            .order_by(channel_outbox.c.created_at, channel_outbox.c.idempotency_key)
+        )
+        outbox_records = [
+            OutboxRecord(
+                idempotency_key=row.idempotency_key,
+                step=row.step,
+                channel=row.channel,
+                template=row.template,
+                partner=row.partner,
+                recipient=dict(row.recipient),
+                body=row.body,
+                body_sha256=row.body_sha256,
+                reference=row.reference,
+                status=row.status,
+                created_at=row.created_at,
+            )
+            for row in outbox
+        ]
+    return email_records, outbox_records
