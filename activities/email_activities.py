@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.email_layout import html_body, payment_url, text_body
 from activities.email_request import EmailReceipt, EmailRequest
 from activities.email_templates import french_amount, french_date, render_email
 from services.db.tables import deliveries
@@ -30,6 +31,8 @@ class SmtpSettings:
     starttls: bool = False
     creditor_name: str = ""
     payment_instructions: str = ""
+    payment_link: str = ""
+    """e.g. https://pay.example/{invoice_number}?amount={amount}; empty: no link."""
 
 
 def message_id_for(idempotency_key: str, domain: str) -> str:
@@ -131,7 +134,14 @@ class EmailActivities:
         message["Date"] = format_datetime(sent_at)
         message["X-Recouvre-Case"] = request.case_id
         message["X-Recouvre-Step"] = request.step
-        message.set_content(body)
+        url = payment_url(
+            self._smtp.payment_link,
+            request.invoice_number,
+            str(request.balance),
+            request.case_id,
+        )
+        message.set_content(text_body(body, url))
+        message.add_alternative(html_body(body, url), subtype="html")
         return message
 
     async def _deliver(self, message: EmailMessage) -> None:

@@ -37,6 +37,11 @@ class Settings(BaseSettings):
         default="par virement sur l'IBAN FR76 3000 6000 0112 3456 7890 189 (BIC AGRIFRPP)",
         alias="PAYMENT_INSTRUCTIONS",
     )
+    payment_link: str = Field(
+        default="",
+        alias="PAYMENT_LINK",
+        description="Payment page pattern with {invoice_number}, {amount}, {case_id}",
+    )
     temporal_rpc_timeout_s: float = Field(default=5.0, alias="TEMPORAL_RPC_TIMEOUT_S")
 
     @property

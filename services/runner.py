@@ -23,7 +23,7 @@ from services.embedded.mailbox_server import start_mailbox_server
 from services.embedded.postgres import start_embedded_postgres
 from services.embedded.temporal_server import start_temporal_dev_server, stop_process
 from services.temporal_client import connect_temporal
-from services.worker import build_worker
+from services.worker import running_worker
 
 log = logging.getLogger("recouvre.run")
 
@@ -76,9 +76,7 @@ async def run_service(settings: Settings) -> None:
         engine = make_engine(settings.database_url)
         stack.push_async_callback(engine.dispose)
         client = await connect_temporal(settings)
-        worker = build_worker(client, settings, engine)
-        worker_task = asyncio.create_task(worker.run())
-        stack.push_async_callback(_stop_worker, worker, worker_task)
+        await stack.enter_async_context(running_worker(client, settings, engine))
         server = uvicorn.Server(_uvicorn_config(settings))
         print(_banner(settings), flush=True)
         await server.serve()
@@ -89,9 +87,3 @@ def _uvicorn_config(settings: Settings) -> uvicorn.Config:
     app = create_app(settings)
     kwargs: dict[str, Any] = {"host": settings.api_host, "port": settings.api_port}
     return uvicorn.Config(app, log_level="info", **kwargs)
-
-
-async def _stop_worker(worker: Any, task: asyncio.Task[None]) -> None:
-    await worker.shutdown()
-    with contextlib.suppress(Exception):
-        await task

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -13,6 +15,7 @@ from activities.channel_activities import ChannelActivities
 from activities.email_activities import EmailActivities, SmtpSettings
 from activities.event_activities import EventActivities
 from eventstore.store import EventStore
+from projections.projector import run_projector
 from services.config import Settings
 from workflows.collection_case import CollectionCaseWorkflow
 from workflows.sandbox import workflow_runner
@@ -31,6 +34,7 @@ def smtp_settings(settings: Settings) -> SmtpSettings:
         starttls=settings.smtp_starttls,
         creditor_name=settings.creditor_name,
         payment_instructions=settings.payment_instructions,
+        payment_link=settings.payment_link,
     )
 
 
@@ -60,3 +64,25 @@ def build_worker(client: Client, settings: Settings, engine: AsyncEngine) -> Wor
         ],
         workflow_runner=workflow_runner(),
     )
+
+
+@contextlib.asynccontextmanager
+async def running_worker(
+    client: Client, settings: Settings, engine: AsyncEngine
+) -> AsyncIterator[Worker]:
+    """The worker and the projector (which keeps the read models up to date), running
+    together until the block exits; both stop cleanly."""
+    worker = build_worker(client, settings, engine)
+    stop = asyncio.Event()
+    tasks = [
+        asyncio.create_task(worker.run()),
+        asyncio.create_task(run_projector(engine, EventStore(engine), stop)),
+    ]
+    try:
+        yield worker
+    finally:
+        stop.set()
+        await worker.shutdown()
+        for task in tasks:
+            with contextlib.suppress(Exception):
+                await task

@@ -8,8 +8,6 @@ Nothing here is a fake: tests talk to the same servers `make run` uses.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import os
 import tempfile
 from collections.abc import AsyncIterator, Iterator
@@ -26,7 +24,7 @@ from services.db.migrate import upgrade_to_head
 from services.embedded.mailbox_server import start_mailbox_server
 from services.embedded.postgres import start_embedded_postgres
 from services.toolchain import temporal_cli, test_server
-from services.worker import build_worker
+from services.worker import running_worker
 from tests.support.service import Service, make_settings
 from tests.support.serving import free_port, serve
 from tests.support.smtp import Smtp
@@ -92,15 +90,11 @@ async def service(
 ) -> AsyncIterator[Service]:
     target = dev_env.client.service_client.config.target_host
     settings = make_settings(database_url, target, smtp)
-    worker = build_worker(dev_env.client, settings, engine)
-    worker_task = asyncio.create_task(worker.run())
-    try:
-        async with serve(create_app(settings)) as base_url:
-            yield Service(base_url, settings, dev_env)
-    finally:
-        await worker.shutdown()
-        with contextlib.suppress(Exception):
-            await worker_task
+    async with (
+        running_worker(dev_env.client, settings, engine),
+        serve(create_app(settings)) as base_url,
+    ):
+        yield Service(base_url, settings, dev_env)
 
 
 __all__ = ["Smtp"]

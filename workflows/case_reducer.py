@@ -148,11 +148,18 @@ def apply_payment(case: CaseView, payment: PaymentIn, now: datetime) -> bool:
     return True
 
 
-def _credit(case: CaseView, amount: Decimal, reference: str, now: datetime) -> None:
+def _credit(
+    case: CaseView, amount: Decimal, reference: str, now: datetime, issued_on: date | None = None
+) -> None:
     applied = min(amount, case.balance)
     case.credited += applied
     case.balance -= applied
-    fact = ops.CreditNoteIssued(amount=applied, reference=reference, balance_after=case.balance)
+    fact = ops.CreditNoteIssued(
+        amount=applied,
+        reference=reference,
+        balance_after=case.balance,
+        issued_on=issued_on or now.date(),
+    )
     journal(case, now, "CreditNoteIssued", f"{applied} credited ({reference})", fact=fact)
     if case.balance == 0:
         close(case, Outcome.cancelled, now, "fully credited")
@@ -253,7 +260,7 @@ def apply_event(case: CaseView, event: CaseEvent, policy: Policy, now: datetime)
             else:
                 _credit(case, event.credit_note_amount, "dispute upheld", now)
     elif isinstance(event, CreditNote):
-        _credit(case, event.amount, event.reference, now)
+        _credit(case, event.amount, event.reference, now, event.issued_on)
     elif isinstance(event, OperatorPause):
         put_hold(case, Hold(kind=HoldKind.operator, since=now, reason=event.reason, by=by))
         journal(case, now, "CasePaused", event.reason, by, ops.CasePaused(reason=event.reason))

@@ -19,6 +19,7 @@ class CreditNoteIssued(DomainEvent):
     amount: Amount
     reference: str = Field(min_length=1, max_length=100)
     balance_after: Balance
+    issued_on: date | None = Field(default=None, description="The credit note's date")
 
 
 class CasePaused(DomainEvent):

@@ -11,7 +11,15 @@ from legal import load_rate_table
 from services.api.deps import Runtime
 from services.api.errors import install_error_handlers
 from services.api.keys import parse_api_keys
-from services.api.routers import audit, case_events, cases, health, invoices, tasks
+from services.api.routers import (
+    audit,
+    case_events,
+    cases,
+    health,
+    invoices,
+    reports,
+    tasks,
+)
 from services.config import Settings
 from services.db.engine import make_engine
 from services.temporal_client import connect_temporal
@@ -48,6 +56,7 @@ def create_app(settings: Settings) -> FastAPI:
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(invoices.router)
+    app.include_router(reports.router)  # GET /v1/cases (list) before /v1/cases/{case_id}
     app.include_router(cases.router)
     app.include_router(case_events.router)
     app.include_router(tasks.router)

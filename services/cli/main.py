@@ -43,11 +43,12 @@ def _mailbox(settings: Settings) -> int:
 async def _worker(settings: Settings) -> None:
     from services.db.engine import make_engine
     from services.temporal_client import connect_temporal
-    from services.worker import build_worker
+    from services.worker import running_worker
 
     engine = make_engine(settings.database_url)
     try:
-        await build_worker(await connect_temporal(settings), settings, engine).run()
+        async with running_worker(await connect_temporal(settings), settings, engine):
+            await asyncio.Event().wait()  # until interrupted
     finally:
         await engine.dispose()
 

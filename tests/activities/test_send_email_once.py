@@ -88,3 +88,20 @@ async def test_a_missing_template_is_a_clear_error_not_retried(
         await ActivityEnvironment().run(activities.send_email, request)
     assert caught.value.non_retryable
     assert caught.value.type == "TemplateNotFound"
+
+
+async def test_the_email_has_text_and_html_parts_with_the_payment_link(
+    engine: AsyncEngine, smtp: Smtp
+) -> None:
+    activities = EmailActivities(smtp_settings(smtp.host, smtp.port), engine)
+    case_id = f"case-{uuid.uuid4().hex[:8]}"
+    await ActivityEnvironment().run(activities.send_email, _request(case_id))
+    [message] = messages_for_case(smtp.maildir, case_id)
+    text = message.get_body(preferencelist=("plain",))
+    page = message.get_body(preferencelist=("html",))
+    assert text is not None and page is not None
+    link = "https://paiement.creancier.example/F-1?montant=1200.00"
+    assert f"Payer en ligne : {link}" in text.get_content()
+    html_text = page.get_content()
+    assert f'href="{link}"' in html_text
+    assert "F-1" in html_text and "<p>" in html_text

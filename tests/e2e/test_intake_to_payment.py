@@ -12,7 +12,7 @@ from tests.conftest import Smtp
 from tests.e2e.conftest import Service
 from tests.support.histories import record_history
 from tests.support.invoices import invoice_payload
-from tests.support.mailbox import messages_for_case, wait_for_messages
+from tests.support.mailbox import messages_for_case, text_of, wait_for_messages
 
 
 async def test_demo_invoice_is_reminded_by_email_then_closed_by_payment(
@@ -41,7 +41,7 @@ async def test_demo_invoice_is_reminded_by_email_then_closed_by_payment(
         reminder = mails[0]
         assert reminder["To"] == "compta@durand.example"
         assert body["invoice_number"] in reminder["Subject"]
-        text = reminder.get_content()
+        text = text_of(reminder)
         assert "1\u202f200,00\u00a0€" in text and "31/10/2026" in text and "IBAN" in text
 
         partial = await erp.post(

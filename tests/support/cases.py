@@ -35,6 +35,7 @@ def smtp_settings(host: str, port: int) -> SmtpSettings:
         sender="recouvrement@creancier.example",
         creditor_name="Créancier Test SAS",
         payment_instructions="par virement sur l'IBAN FR76 0000",
+        payment_link="https://paiement.creancier.example/{invoice_number}?montant={amount}",
     )
 
 

@@ -23,3 +23,11 @@ async def wait_for_messages(
         if len(found) >= count or asyncio.get_running_loop().time() > deadline:
             return found
         await asyncio.sleep(0.2)
+
+
+def text_of(message: EmailMessage) -> str:
+    """The plain-text part of a received email."""
+    part = message.get_body(preferencelist=("plain",))
+    assert part is not None, "no text/plain part"
+    content: str = part.get_content()
+    return content

@@ -44,14 +44,22 @@ HOUR = timedelta(hours=1)
 
 
 async def _outbox(engine: AsyncEngine, case_id: str) -> dict[str, tuple[str | None, str]]:
-    """channel -> (partner, rendered body) of what the case's channels recorded."""
+    """channel -> (partner, rendered body) of the case's latest record on that channel."""
+    return {channel: rows[-1] for channel, rows in (await _outbox_all(engine, case_id)).items()}
+
+
+async def _outbox_all(engine: AsyncEngine, case_id: str) -> dict[str, list[tuple[str | None, str]]]:
+    """channel -> every (partner, rendered body) recorded on it, oldest first."""
+    query = (
+        select(channel_outbox.c.channel, channel_outbox.c.partner, channel_outbox.c.body)
+        .where(channel_outbox.c.case_id == case_id)
+        .order_by(channel_outbox.c.created_at)
+    )
+    found: dict[str, list[tuple[str | None, str]]] = {}
     async with engine.connect() as conn:
-        rows = await conn.execute(
-            select(channel_outbox.c.channel, channel_outbox.c.partner, channel_outbox.c.body).where(
-                channel_outbox.c.case_id == case_id
-            )
-        )
-        return {row.channel: (row.partner, row.body) for row in rows}
+        for row in await conn.execute(query):
+            found.setdefault(row.channel, []).append((row.partner, row.body))
+    return found
 
 
 async def test_two_year_b2b_timeline_partial_payment_broken_promise_notice_to_paid(
@@ -104,7 +112,11 @@ async def test_two_year_b2b_timeline_partial_payment_broken_promise_notice_to_pa
     assert result.closed_at is not None and result.closed_at.date() == due + days(700)
     assert result.prescription_interruptions == [due + days(10), due + days(300)]
     outbox = await _outbox(engine, result.case_id)
-    assert outbox["handoff"][0] == "commissaire_enforcement"
+    handoffs = (await _outbox_all(engine, result.case_id))["handoff"]
+    assert [partner for partner, _ in handoffs] == [
+        "commissaire_small_claims",
+        "commissaire_enforcement",
+    ], "the small-claims commissaire, then another one for enforcement (R125-8)"
     notice_partner, notice_body = outbox["registered_letter"]
     assert notice_partner is None
     assert "mise en demeure" in notice_body.lower() and "1344" in notice_body

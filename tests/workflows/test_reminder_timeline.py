@@ -12,7 +12,7 @@ from schemas.case import CaseView, PaymentIn, Stage
 from tests.conftest import Smtp
 from tests.support.cases import case_worker, smtp_settings
 from tests.support.histories import record_history
-from tests.support.mailbox import messages_for_case
+from tests.support.mailbox import messages_for_case, text_of
 from workflows.collection_case import CollectionCaseWorkflow
 
 
@@ -109,4 +109,4 @@ async def test_partial_payment_lowers_the_balance_and_the_timeline_goes_on(
     assert state.next_action is not None and state.next_action.step == "call"
     mails = messages_for_case(smtp.maildir, state.case_id)
     second = next(m for m in mails if m["X-Recouvre-Step"] == "reminder_2")
-    assert "1\u202f000,00\u00a0€" in second.get_content()
+    assert "1\u202f000,00\u00a0€" in text_of(second)
