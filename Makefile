@@ -16,3 +16,7 @@ pytest: bootstrap
 	.venv/bin/python -m pytest
 
 test: lint pytest
+
+bench: bootstrap
+	.venv/bin/python benchmarks/event_store_append.py
+	.venv/bin/python benchmarks/projection_rebuild.py
