@@ -126,6 +126,9 @@ def apply_payment(case: CaseView, payment: PaymentIn, now: datetime) -> bool:
     if case.stage is Stage.closed or is_duplicate(case, payment):
         return False
     applied = min(payment.amount, case.balance)
+    if payment.amount > applied:
+        excess = payment.amount - applied
+        journal(case, now, "Overpayment", f"{excess} received beyond the balance: to refund")
     case.payments.append(
         PaymentRecord(
             amount=applied, paid_on=payment.paid_on, reference=payment.reference, recorded_at=now
@@ -175,7 +178,9 @@ def check_event(case: CaseView, event: CaseEvent) -> None:
         raise EventRejected("type", "a dispute is already open")
     if isinstance(event, DisputeResolved) and not has_hold(case, HoldKind.dispute):
         raise EventRejected("type", "no dispute is open")
-    if isinstance(event, CreditNote | DisputeResolved | PartnerReport | EInvoicingStatus):
+    # Money received (partner collection, e-invoicing 212) is never refused: it is applied
+    # up to the balance and any excess is journaled. Credits beyond the balance are errors.
+    if isinstance(event, CreditNote | DisputeResolved):
         amount = getattr(event, "amount", None) or getattr(event, "credit_note_amount", None)
         if amount is not None and amount > case.balance:
             field = "credit_note_amount" if isinstance(event, DisputeResolved) else "amount"
