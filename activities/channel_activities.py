@@ -36,6 +36,9 @@ from activities.channel_templates import (
     MissingContextKeys,
     render_channel,
 )
+from activities.partners import PartnerClient, handoff_to_partner
+from activities.registered_mail.dispatch import post_registered_letter
+from activities.registered_mail.provider import RegisteredMailProvider
 
 channel_outbox_metadata = MetaData()
 
@@ -121,8 +124,17 @@ def _fail(message: str, kind: str) -> ApplicationError:
 class ChannelActivities:
     """Activities of the non-email channels, given their database in the constructor."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        registered_mail: RegisteredMailProvider | None = None,
+        partners: PartnerClient | None = None,
+    ) -> None:
+        """Without a provider or partner client, the channel only records what it would send."""
         self._engine = engine
+        self._registered_mail = registered_mail
+        self._partners = partners
 
     @activity.defn(name="send_letter")
     async def send_letter(self, request: ChannelRequest) -> ChannelReceipt:
@@ -131,8 +143,15 @@ class ChannelActivities:
 
     @activity.defn(name="send_registered_letter")
     async def send_registered_letter(self, request: ChannelRequest) -> ChannelReceipt:
-        """A registered letter with acknowledgement of receipt (LRAR): the formal notice."""
-        return await self._record(request, "registered_letter", partners={None})
+        """A registered letter with acknowledgement of receipt (LRAR): the formal notice.
+
+        With a provider, the recorded letter is then posted through it, once per key
+        (activities/registered_mail/dispatch.py), and the provider's sending id becomes the
+        receipt's reference; without one, the letter is only recorded."""
+        receipt = await self._record(request, "registered_letter", partners={None})
+        if self._registered_mail is None:
+            return receipt
+        return await post_registered_letter(self._engine, self._registered_mail, request, receipt)
 
     @activity.defn(name="create_phone_task")
     async def create_phone_task(self, request: ChannelRequest) -> ChannelReceipt:
@@ -142,8 +161,12 @@ class ChannelActivities:
     @activity.defn(name="hand_off_case")
     async def hand_off_case(self, request: ChannelRequest) -> ChannelReceipt:
         """The case handed to an agency, or to a commissaire de justice (small claims or
-        enforcement); ``request.partner`` says which."""
-        return await self._record(request, "handoff", partners=_HANDOFF_PARTNERS)
+        enforcement); ``request.partner`` says which. With a partner client, the package is
+        sent over HTTP once per idempotency key and the partner's reference is returned."""
+        receipt = await self._record(request, "handoff", partners=_HANDOFF_PARTNERS)
+        if self._partners is None or not self._partners.supports(request.partner or ""):
+            return receipt
+        return await handoff_to_partner(self._engine, self._partners, request, receipt)
 
     @activity.defn(name="prepare_court_file")
     async def prepare_court_file(self, request: ChannelRequest) -> ChannelReceipt:

@@ -42,6 +42,7 @@ class Settings(BaseSettings):
         alias="PAYMENT_LINK",
         description="Payment page pattern with {invoice_number}, {amount}, {case_id}",
     )
+    registered_mail_sandbox_port: int = Field(default=8092, alias="REGISTERED_MAIL_SANDBOX_PORT")
     temporal_rpc_timeout_s: float = Field(default=5.0, alias="TEMPORAL_RPC_TIMEOUT_S")
 
     @property

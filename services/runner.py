@@ -10,10 +10,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 from typing import Any
 
 import uvicorn
 
+from activities.partners.settings import PartnerSettings
+from activities.registered_mail import RegisteredMailSettings
 from services.api.app import create_app
 from services.api.keys import load_or_generate_keys, parse_api_keys
 from services.config import Settings
@@ -22,13 +25,15 @@ from services.db.migrate import upgrade_to_head
 from services.embedded.mailbox_server import start_mailbox_server
 from services.embedded.postgres import start_embedded_postgres
 from services.embedded.temporal_server import start_temporal_dev_server, stop_process
+from services.sandbox.partner_server import start_embedded_partner
+from services.sandbox.registered_mail_server import start_sandbox_registered_mail
 from services.temporal_client import connect_temporal
 from services.worker import running_worker
 
 log = logging.getLogger("recouvre.run")
 
 
-def _banner(settings: Settings) -> str:
+def _banner(settings: Settings, registered_mail_url: str, partners: PartnerSettings) -> str:
     api = f"http://{settings.api_host}:{settings.api_port}"
     lines = [
         "",
@@ -42,6 +47,8 @@ def _banner(settings: Settings) -> str:
         f"  Mailbox      {settings.mail_dir.resolve()} (Maildir; `.venv/bin/recouvre mailbox`)"
         if settings.embedded_smtp
         else f"  SMTP relay   {settings.smtp_host}:{settings.smtp_port}",
+        f"  Registered mail  {registered_mail_url} (Maileva API; sandbox unless configured)",
+        f"  Partners     agency {partners.agency_url}, commissaire {partners.commissaire_url}",
         "  API keys (Authorization: Bearer <key>):",
     ]
     for key, principal in parse_api_keys(settings.api_keys).items():
@@ -73,17 +80,38 @@ async def run_service(settings: Settings) -> None:
         if settings.embedded_smtp:
             smtp = start_mailbox_server(settings.mail_dir, port=settings.smtp_port)
             stack.callback(smtp.stop)
+        api_url = f"http://127.0.0.1:{settings.api_port}"
+        mail = RegisteredMailSettings()
+        if not mail.enabled:  # the embedded default: a local service speaking Maileva's API
+            mail_sandbox = await asyncio.to_thread(
+                start_sandbox_registered_mail,
+                "127.0.0.1",
+                settings.registered_mail_sandbox_port,
+                f"{api_url}/v1/webhooks/registered-mail",
+                secrets.token_urlsafe(32),
+                state_dir=var / "registered-mail",
+            )
+            stack.callback(mail_sandbox.stop)
+            mail = mail_sandbox.settings()
+        partners = PartnerSettings()
+        if not partners.enabled:  # the embedded default: a local agency / commissaire
+            partner_sandbox, partners = await asyncio.to_thread(
+                start_embedded_partner, partners, api_url
+            )
+            stack.callback(partner_sandbox.stop)
         engine = make_engine(settings.database_url)
         stack.push_async_callback(engine.dispose)
         client = await connect_temporal(settings)
-        await stack.enter_async_context(running_worker(client, settings, engine))
-        server = uvicorn.Server(_uvicorn_config(settings))
-        print(_banner(settings), flush=True)
+        await stack.enter_async_context(
+            running_worker(client, settings, engine, registered_mail=mail, partners=partners)
+        )
+        app = create_app(settings, registered_mail=mail, partners=partners)
+        server = uvicorn.Server(_uvicorn_config(settings, app))
+        print(_banner(settings, mail.provider_url, partners), flush=True)
         await server.serve()
         log.info("stopping")
 
 
-def _uvicorn_config(settings: Settings) -> uvicorn.Config:
-    app = create_app(settings)
+def _uvicorn_config(settings: Settings, app: Any) -> uvicorn.Config:
     kwargs: dict[str, Any] = {"host": settings.api_host, "port": settings.api_port}
     return uvicorn.Config(app, log_level="info", **kwargs)

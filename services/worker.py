@@ -14,6 +14,9 @@ from temporalio.worker import Worker
 from activities.channel_activities import ChannelActivities
 from activities.email_activities import EmailActivities, SmtpSettings
 from activities.event_activities import EventActivities
+from activities.partners import HttpPartnerClient
+from activities.partners.settings import PartnerSettings
+from activities.registered_mail import RegisteredMailSettings, provider_from_settings
 from eventstore.store import EventStore
 from projections.projector import run_projector
 from services.config import Settings
@@ -50,16 +53,36 @@ def channel_activities(channels: ChannelActivities) -> list[Callable[..., Any]]:
     ]
 
 
-def build_worker(client: Client, settings: Settings, engine: AsyncEngine) -> Worker:
-    """A worker on the case task queue with every workflow and activity of recouvre."""
+def build_worker(
+    client: Client,
+    settings: Settings,
+    engine: AsyncEngine,
+    *,
+    registered_mail: RegisteredMailSettings | None = None,
+    partners: PartnerSettings | None = None,
+) -> Worker:
+    """A worker on the case task queue with every workflow and activity of recouvre.
+
+    Registered mail and partner hand-offs go to the configured providers (REGISTERED_MAIL_*,
+    PARTNER_*, or the sandboxes `recouvre run` starts); without them they are only recorded.
+    """
     email = EmailActivities(smtp_settings(settings), engine)
+    mail_settings = registered_mail or RegisteredMailSettings()
+    partner_settings = partners or PartnerSettings()
+    channels = ChannelActivities(
+        engine,
+        registered_mail=provider_from_settings(mail_settings),
+        partners=HttpPartnerClient.from_settings(partner_settings)
+        if partner_settings.enabled
+        else None,
+    )
     return Worker(
         client,
         task_queue=settings.task_queue,
         workflows=WORKFLOWS,
         activities=[
             email.send_email,
-            *channel_activities(ChannelActivities(engine)),
+            *channel_activities(channels),
             EventActivities(EventStore(engine)).append_case_events,
         ],
         workflow_runner=workflow_runner(),
@@ -68,16 +91,23 @@ def build_worker(client: Client, settings: Settings, engine: AsyncEngine) -> Wor
 
 @contextlib.asynccontextmanager
 async def running_worker(
-    client: Client, settings: Settings, engine: AsyncEngine
+    client: Client,
+    settings: Settings,
+    engine: AsyncEngine,
+    *,
+    registered_mail: RegisteredMailSettings | None = None,
+    partners: PartnerSettings | None = None,
+    projector: bool = True,
 ) -> AsyncIterator[Worker]:
-    """The worker and the projector (which keeps the read models up to date), running
-    together until the block exits; both stop cleanly."""
-    worker = build_worker(client, settings, engine)
+    """The worker and (unless ``projector`` is False) the projector that keeps the read
+    models up to date, running together until the block exits; both stop cleanly."""
+    worker = build_worker(
+        client, settings, engine, registered_mail=registered_mail, partners=partners
+    )
     stop = asyncio.Event()
-    tasks = [
-        asyncio.create_task(worker.run()),
-        asyncio.create_task(run_projector(engine, EventStore(engine), stop)),
-    ]
+    tasks = [asyncio.create_task(worker.run())]
+    if projector:
+        tasks.append(asyncio.create_task(run_projector(engine, EventStore(engine), stop)))
     try:
         yield worker
     finally:

@@ -91,7 +91,8 @@ async def service(
     target = dev_env.client.service_client.config.target_host
     settings = make_settings(database_url, target, smtp)
     async with (
-        running_worker(dev_env.client, settings, engine),
+        # No background projector: the projection tests drive and rebuild it themselves.
+        running_worker(dev_env.client, settings, engine, projector=False),
         serve(create_app(settings)) as base_url,
     ):
         yield Service(base_url, settings, dev_env)

@@ -7,6 +7,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from activities.partners.settings import PartnerSettings
+from activities.registered_mail import MailevaClient, RegisteredMailSettings
 from legal import load_rate_table
 from services.api.deps import Runtime
 from services.api.errors import install_error_handlers
@@ -17,9 +19,12 @@ from services.api.routers import (
     cases,
     health,
     invoices,
+    partner_webhook,
+    registered_mail_webhook,
     reports,
     tasks,
 )
+from services.api.routers.registered_mail_webhook import RegisteredMailWebhook
 from services.config import Settings
 from services.db.engine import make_engine
 from services.temporal_client import connect_temporal
@@ -32,7 +37,12 @@ with `Authorization: Bearer <api key>`; roles: `erp`, `operator`, `auditor`.
 """
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(
+    settings: Settings,
+    *,
+    registered_mail: RegisteredMailSettings | None = None,
+    partners: PartnerSettings | None = None,
+) -> FastAPI:
     """Build the app. Its lifespan opens the database engine and a lazy Temporal client,
     so the API starts, and reports 503, even while Temporal is down."""
     if not settings.database_url:
@@ -44,6 +54,14 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.database_url)
         temporal = await connect_temporal(settings, lazy=True)
+        if registered_mail is not None and registered_mail.enabled:
+            app.state.registered_mail_webhook = RegisteredMailWebhook(
+                secret=registered_mail.webhook_secret,
+                provider=MailevaClient(registered_mail),
+                tolerance_s=registered_mail.webhook_tolerance_s,
+            )
+        if partners is not None:
+            app.state.partner_settings = partners
         app.state.runtime = Runtime(
             settings=settings, engine=engine, temporal=temporal, keys=keys, rates=rates
         )
@@ -60,5 +78,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(cases.router)
     app.include_router(case_events.router)
     app.include_router(tasks.router)
+    app.include_router(registered_mail_webhook.router)
+    app.include_router(partner_webhook.router)
     app.include_router(audit.router)
     return app

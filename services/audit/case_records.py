@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from activities.channel_activities import channel_outbox
+from activities.registered_mail.tables import registered_letter_proofs, registered_letters
 from services.db.tables import cases, deliveries
 
 
@@ -111,6 +112,42 @@ async def tenant_cases(
     async with engine.connect() as conn:
         found = [_case(row) for row in await conn.execute(query)]
     return found[:limit], len(found) > limit
+
+
+@dataclass(frozen=True, slots=True)
+class ProofRecord:
+    """A proof from the registered-mail provider (deposit proof, acknowledgement of receipt)."""
+
+    step: str
+    provider_id: str | None
+    kind: str
+    media_type: str
+    sha256: str
+    content: bytes
+
+
+async def case_proofs(engine: AsyncEngine, case_id: str) -> list[ProofRecord]:
+    """The proofs stored for the case's registered letters, in a stable order."""
+    letters, proofs = registered_letters.c, registered_letter_proofs.c
+    query = (
+        select(letters.step, letters.provider_id, proofs.kind, proofs.media_type)
+        .add_columns(proofs.sha256, proofs.content)
+        .join(registered_letter_proofs, proofs.idempotency_key == letters.idempotency_key)
+        .where(letters.case_id == case_id)
+        .order_by(letters.created_at, proofs.kind, proofs.sha256)
+    )
+    async with engine.connect() as conn:
+        return [
+            ProofRecord(
+                step=row.step,
+                provider_id=row.provider_id,
+                kind=row.kind,
+                media_type=row.media_type,
+                sha256=row.sha256,
+                content=bytes(row.content),
+            )
+            for row in await conn.execute(query)
+        ]
 
 
 async def case_documents(

@@ -19,12 +19,12 @@ import io
 import json
 import re
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from schemas.case import CaseView
-from services.audit.case_records import CaseRecord, EmailRecord, OutboxRecord
+from services.audit.case_records import CaseRecord, EmailRecord, OutboxRecord, ProofRecord
 from services.audit.models import StreamExport
 from services.audit.summary_pdf import SummaryInput, render_summary, when
 
@@ -42,6 +42,7 @@ class DossierInput:
     documents: list[OutboxRecord]
     generated_at: datetime
     generated_by: str
+    proofs: list[ProofRecord] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,19 @@ def _documents(data: DossierInput) -> list[tuple[str, bytes]]:
     ]
 
 
+def _proofs(data: DossierInput) -> list[tuple[str, bytes]]:
+    """Provider proofs as received; the manifest hashes them like every other file."""
+    suffix = {"application/pdf": "pdf"}
+    return [
+        (
+            f"proofs/{index:02d}-{safe_name(p.step)}-{safe_name(p.kind)}."
+            f"{suffix.get(p.media_type, 'bin')}",
+            p.content,
+        )
+        for index, p in enumerate(data.proofs, start=1)
+    ]
+
+
 def build_dossier(data: DossierInput) -> Dossier:
     """The ZIP, its manifest and its SHA-256."""
     summary = render_summary(
@@ -141,6 +155,7 @@ def build_dossier(data: DossierInput) -> Dossier:
         ("events.json", _json_bytes(data.stream.model_dump(mode="json"))),
         ("history.json", data.history_json.encode("utf-8")),
         *_documents(data),
+        *_proofs(data),
     ]
     manifest = {
         "case_id": data.case.case_id,

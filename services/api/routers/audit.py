@@ -26,6 +26,7 @@ from services.api.keys import Principal, Role
 from services.audit.case_records import (
     CaseRecord,
     case_documents,
+    case_proofs,
     find_case,
     find_cases,
     tenant_cases,
@@ -142,14 +143,16 @@ async def get_case_dossier(
     case_id: str, principal: AuditorPrincipal, runtime: RuntimeDep
 ) -> Response:
     """The evidence bundle as a ZIP: summary.pdf, events.json (stream and verification),
-    history.json, documents/ (every email and document sent) and manifest.json (SHA-256
+    history.json, documents/ (every email and document sent), proofs/ (the registered-mail
+    provider's deposit proofs and acknowledgements of receipt) and manifest.json (SHA-256
     and size of each file, when and for whom it was generated)."""
     case = await _case(runtime, principal, case_id)
     handle = runtime.temporal.get_workflow_handle(case.workflow_id)
-    view, stream, (emails, documents), history = await asyncio.gather(
+    view, stream, (emails, documents), proofs, history = await asyncio.gather(
         case_state(runtime, handle),
         export_stream(runtime.engine, case_stream_id(case.case_id)),
         case_documents(runtime.engine, case.case_id),
+        case_proofs(runtime.engine, case.case_id),
         _history(runtime, case),
     )
     dossier = await asyncio.to_thread(
@@ -162,6 +165,7 @@ async def get_case_dossier(
             history_events=len(history.events),
             emails=emails,
             documents=documents,
+            proofs=proofs,
             generated_at=datetime.now(UTC),
             generated_by=f"{principal.role.value}@{principal.tenant}",
         ),

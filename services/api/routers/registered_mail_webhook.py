@@ -1,0 +1,200 @@
+"""`POST /v1/webhooks/registered-mail`: the registered-mail provider's notifications.
+
+No API key: the caller is authenticated by the HMAC-SHA256 signature of the raw body
+(activities/registered_mail/signature.py). A missing or wrong signature, or a timestamp
+outside the tolerance, is 401. Each notification is processed once per event id; a replay
+answers 201 with ``duplicate: true`` and changes nothing.
+
+The notification only says which letter changed: the status is read back from the
+provider's API (with recouvre's credentials), new statuses are signalled to the case's
+workflow as ``RegisteredLetterStatus`` events (``by="registered-mail:<provider>"``), and new
+proofs are downloaded and stored with their SHA-256. Answers: 201 processed (Maileva counts
+anything else as a failure and retries), 404 no such letter yet, 503 provider or Temporal
+unavailable (nothing recorded: the provider's retry will do it).
+
+Mount with ``app.include_router(router)``; ``get_registered_mail_webhook`` (the secret and
+the provider client, from ``RegisteredMailSettings``) is the dependency to override.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import select
+from temporalio.service import RPCError, RPCStatusCode
+
+from activities.registered_mail.maileva_client import MailevaClient
+from activities.registered_mail.provider import RegisteredMailError, RegisteredMailProvider
+from activities.registered_mail.settings import RegisteredMailSettings
+from activities.registered_mail.signature import (
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    SignatureError,
+    verify,
+)
+from activities.registered_mail.tracking import (
+    LetterNotFound,
+    ProviderNotification,
+    Signal,
+    handle_notification,
+)
+from schemas.case_events import CaseEventEnvelope, RegisteredLetterStatus
+from services.api.deps import Runtime, RuntimeDep
+from services.api.errors import ApiError, ErrorResponse
+from services.db.tables import cases
+
+log = logging.getLogger("recouvre.api.registered_mail")
+
+router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
+
+
+@dataclass
+class RegisteredMailWebhook:
+    """What the endpoint needs: the shared secret and a client of the provider's API."""
+
+    secret: str
+    provider: RegisteredMailProvider
+    tolerance_s: float = 300.0
+
+
+def get_registered_mail_webhook(request: Request) -> RegisteredMailWebhook:
+    """Built once per app from the environment (REGISTERED_MAIL_*); override in tests or
+    when wiring settings from services/config.py."""
+    cached: RegisteredMailWebhook | None = getattr(
+        request.app.state, "registered_mail_webhook", None
+    )
+    if cached is None:
+        settings = RegisteredMailSettings()
+        if not settings.enabled or not settings.webhook_secret:
+            raise ApiError(
+                503,
+                "unavailable",
+                "registered mail is not configured (REGISTERED_MAIL_PROVIDER_URL and "
+                "REGISTERED_MAIL_WEBHOOK_SECRET)",
+            )
+        cached = RegisteredMailWebhook(
+            secret=settings.webhook_secret,
+            provider=MailevaClient(settings),
+            tolerance_s=settings.webhook_tolerance_s,
+        )
+        request.app.state.registered_mail_webhook = cached
+    return cached
+
+
+WebhookDep = Annotated[RegisteredMailWebhook, Depends(get_registered_mail_webhook)]
+
+
+class WebhookAck(BaseModel):
+    event_id: str
+    duplicate: bool
+    letter: str
+    """The letter's idempotency key."""
+    provider_id: str | None
+    status: str
+    signalled: list[str]
+    proofs: list[str]
+
+
+class SignalFailed(RuntimeError):
+    """The case's workflow could not be told (Temporal unavailable)."""
+
+
+async def _workflow_of(runtime: Runtime, case_id: str) -> str | None:
+    async with runtime.engine.connect() as conn:
+        found: str | None = (
+            await conn.execute(select(cases.c.workflow_id).where(cases.c.case_id == case_id))
+        ).scalar_one_or_none()
+    return found
+
+
+def temporal_signal(runtime: Runtime) -> Signal:
+    """Send ``record_event`` to the case's workflow; a finished workflow (closed case) is
+    not an error, an unreachable Temporal is."""
+
+    async def signal(workflow_id: str | None, case_id: str, event: RegisteredLetterStatus) -> None:
+        target = workflow_id or await _workflow_of(runtime, case_id)
+        if target is None:
+            log.warning("registered letter of unknown case %s: %s not signalled", case_id, event)
+            return
+        handle = runtime.temporal.get_workflow_handle(target)
+        try:
+            await handle.signal(
+                "record_event",
+                CaseEventEnvelope(event=event),
+                rpc_timeout=timedelta(seconds=runtime.settings.temporal_rpc_timeout_s),
+            )
+        except RPCError as err:
+            if err.status is RPCStatusCode.NOT_FOUND:
+                log.info("case %s is closed; %s not signalled", case_id, event.status)
+                return
+            raise SignalFailed(str(err)) from err
+        except RuntimeError as err:  # lazy client that cannot connect
+            raise SignalFailed(str(err)) from err
+
+    return signal
+
+
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorResponse} for code in (401, 404, 422, 503)
+}
+
+
+@router.post(
+    "/registered-mail",
+    status_code=201,
+    response_model=WebhookAck,
+    responses=RESPONSES,
+    summary="Notification from the registered-mail provider (signed)",
+)
+async def registered_mail_notification(
+    request: Request, runtime: RuntimeDep, webhook: WebhookDep
+) -> WebhookAck:
+    raw = await request.body()
+    try:
+        verify(
+            webhook.secret,
+            raw,
+            request.headers.get(TIMESTAMP_HEADER),
+            request.headers.get(SIGNATURE_HEADER),
+            tolerance_s=webhook.tolerance_s,
+        )
+    except SignatureError as err:
+        raise ApiError(401, "unauthorized", f"webhook signature refused: {err}") from None
+    try:
+        notification = ProviderNotification.model_validate_json(raw)
+    except ValidationError as err:
+        details = [
+            {"field": ".".join(str(p) for p in e["loc"]) or "body", "message": e["msg"]}
+            for e in err.errors()
+        ]
+        raise ApiError(422, "validation_error", "not a provider notification", details) from None
+    try:
+        result = await handle_notification(
+            runtime.engine, webhook.provider, temporal_signal(runtime), notification
+        )
+    except LetterNotFound as err:
+        raise ApiError(404, "not_found", str(err)) from None
+    except RegisteredMailError as err:
+        log.warning("provider unavailable for %s: %s", notification.event_id, err)
+        raise ApiError(
+            503, "provider_unavailable", f"the provider could not be read back: {err}"
+        ) from None
+    except SignalFailed as err:
+        log.warning("Temporal unavailable for %s: %s", notification.event_id, err)
+        raise ApiError(
+            503, "temporal_unavailable", "the case could not be updated; retry later"
+        ) from None
+    return WebhookAck(
+        event_id=notification.event_id,
+        duplicate=result.duplicate,
+        letter=result.idempotency_key,
+        provider_id=result.provider_id,
+        status=result.status,
+        signalled=result.signalled,
+        proofs=result.proofs,
+    )

@@ -1,0 +1,193 @@
+"""`POST /v1/webhooks/registered-mail`: signed, idempotent, and it reads the provider back."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import uuid
+from typing import Any
+
+import httpx
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.testing import ActivityEnvironment
+
+from activities.channel_activities import ChannelActivities
+from activities.registered_mail.maileva_client import MailevaClient, custom_id_for
+from activities.registered_mail.signature import (
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    signed_headers,
+)
+from activities.registered_mail.tables import (
+    registered_letter_proofs,
+    registered_letters,
+    registered_mail_events,
+)
+from services.sandbox import SandboxHandle
+from tests.registered_mail.conftest import SECRET, eventually, formal_notice
+
+
+async def posted_letter(engine: AsyncEngine, client: MailevaClient) -> tuple[str, str, str]:
+    """(idempotency key, sending id, recipient id) of a formal notice posted to the sandbox."""
+    request = formal_notice(f"case-{uuid.uuid4().hex[:12]}")
+    activities = ChannelActivities(engine, registered_mail=client)
+    receipt = await ActivityEnvironment().run(activities.send_registered_letter, request)
+    recipient = (await client.list_recipients(receipt.reference))[0]
+    return request.idempotency_key, receipt.reference, str(recipient["id"])
+
+
+def notification(
+    sandbox: SandboxHandle, key: str, sending_id: str, recipient_id: str, event_type: str
+) -> dict[str, Any]:
+    return {
+        "id": str(uuid.uuid4()),
+        "source": "sandbox.recouvre.local",
+        "user_id": "sandbox@recouvre.example",
+        "client_id": "recouvre-sandbox",
+        "event_type": event_type,
+        "resource_type": "registered_mail/v4/recipients",
+        "event_date": "2026-12-07T09:12:00.000Z",
+        "event_location": "FR",
+        "resource_id": recipient_id,
+        "resource_location": (
+            f"{sandbox.url}/registered_mail/v4/sendings/{sending_id}/recipients/{recipient_id}"
+        ),
+        "resource_custom_id": custom_id_for(key),
+        "resource_custom_data": key,
+    }
+
+
+async def post(
+    url: str, body: dict[str, Any], *, secret: str = SECRET, now: float | None = None
+) -> httpx.Response:
+    raw = json.dumps(body).encode()
+    headers = {"Content-Type": "application/json", **signed_headers(secret, raw, now)}
+    async with httpx.AsyncClient(timeout=30) as http:
+        return await http.post(url, content=raw, headers=headers)
+
+
+async def count(engine: AsyncEngine, table: Any, **where: str) -> int:
+    query = select(func.count()).select_from(table)
+    for column, value in where.items():
+        query = query.where(table.c[column] == value)
+    async with engine.connect() as conn:
+        return int((await conn.execute(query)).scalar_one())
+
+
+async def test_a_signed_notification_is_accepted_once_and_its_replay_changes_nothing(
+    engine: AsyncEngine,
+    mail_client: MailevaClient,
+    sandbox: SandboxHandle,
+    webhook_url: str,
+) -> None:
+    key, sending_id, recipient_id = await posted_letter(engine, mail_client)
+    await eventually(lambda: mail_client.status(sending_id), lambda s: s.outcome == "delivered")
+    body = notification(sandbox, key, sending_id, recipient_id, "ON_MAIN_DELIVERY_STATUS_DELIVERED")
+
+    first = await post(webhook_url, body)
+    assert first.status_code == 201, first.text
+    ack = first.json()
+    assert ack["duplicate"] is False and ack["letter"] == key
+    assert ack["provider_id"] == sending_id and ack["status"] == "delivered"
+    assert [s.split("@")[0] for s in ack["signalled"]] == ["presented", "delivered"]
+    assert sorted(ack["proofs"]) == ["acknowledgement_of_receipt", "deposit_proof"]
+
+    replay = await post(webhook_url, body)
+    assert replay.status_code == 201, replay.text
+    assert replay.json()["duplicate"] is True
+    assert replay.json()["signalled"] == [] and replay.json()["proofs"] == []
+    assert await count(engine, registered_mail_events, event_id=body["id"]) == 1
+
+    async with engine.connect() as conn:
+        letter = (
+            await conn.execute(
+                select(registered_letters).where(registered_letters.c.idempotency_key == key)
+            )
+        ).one()
+        proofs = (
+            await conn.execute(
+                select(registered_letter_proofs).where(
+                    registered_letter_proofs.c.idempotency_key == key
+                )
+            )
+        ).all()
+    assert letter.status == "delivered"
+    assert letter.first_presented_on is not None
+    assert letter.provider_recipient_id == recipient_id
+    assert letter.registered_number
+    statuses = [h["status"] for h in letter.status_history]
+    assert statuses == ["pending", "submitted", "presented", "delivered"]
+    assert {p.kind for p in proofs} == {"deposit_proof", "acknowledgement_of_receipt"}
+    for proof in proofs:
+        assert proof.sha256 == hashlib.sha256(proof.content).hexdigest()
+        assert proof.content.startswith(b"%PDF") and proof.size == len(proof.content)
+    assert {(p["kind"], p["sha256"]) for p in letter.proofs} == {(p.kind, p.sha256) for p in proofs}
+
+    later = dict(body, id=str(uuid.uuid4()), event_type="ON_ACKNOWLEDGEMENT_OF_RECEIPT_RECEIVED")
+    another = await post(webhook_url, later)
+    assert another.status_code == 201
+    assert another.json()["duplicate"] is False
+    assert another.json()["signalled"] == [], "nothing new: no status is signalled twice"
+
+
+async def test_a_bad_or_missing_signature_is_401(
+    engine: AsyncEngine,
+    mail_client: MailevaClient,
+    sandbox: SandboxHandle,
+    webhook_url: str,
+) -> None:
+    key, sending_id, recipient_id = await posted_letter(engine, mail_client)
+    body = notification(sandbox, key, sending_id, recipient_id, "ON_DEPOSIT_PROOF_RECEIVED")
+    raw = json.dumps(body).encode()
+    async with httpx.AsyncClient(timeout=30) as http:
+        wrong_secret = await post(webhook_url, body, secret="not-the-secret")
+        tampered_headers = signed_headers(SECRET, raw)
+        tampered = await http.post(
+            webhook_url,
+            content=raw.replace(b"ON_DEPOSIT", b"ON_FORGED_"),
+            headers={"Content-Type": "application/json", **tampered_headers},
+        )
+        missing = await http.post(
+            webhook_url, content=raw, headers={"Content-Type": "application/json"}
+        )
+        no_timestamp = await http.post(
+            webhook_url,
+            content=raw,
+            headers={SIGNATURE_HEADER: tampered_headers[SIGNATURE_HEADER]},
+        )
+    for answer in (wrong_secret, tampered, missing, no_timestamp):
+        assert answer.status_code == 401, answer.text
+        assert answer.json()["error"]["code"] == "unauthorized"
+    assert await count(engine, registered_mail_events, idempotency_key=key) == 0
+
+
+async def test_a_stale_timestamp_is_401_even_when_correctly_signed(
+    engine: AsyncEngine,
+    mail_client: MailevaClient,
+    sandbox: SandboxHandle,
+    webhook_url: str,
+) -> None:
+    key, sending_id, recipient_id = await posted_letter(engine, mail_client)
+    body = notification(sandbox, key, sending_id, recipient_id, "ON_DEPOSIT_PROOF_RECEIVED")
+    stale = await post(webhook_url, body, now=time.time() - 600)
+    assert stale.status_code == 401
+    assert "timestamp" in stale.json()["error"]["message"]
+    future = await post(webhook_url, body, now=time.time() + 600)
+    assert future.status_code == 401
+    fresh = await post(webhook_url, body)
+    assert fresh.status_code == 201, "the same notification, freshly signed, is accepted"
+    assert TIMESTAMP_HEADER.lower() not in fresh.text.lower()
+
+
+async def test_a_notification_for_no_known_letter_is_404_and_an_odd_body_422(
+    sandbox: SandboxHandle, webhook_url: str
+) -> None:
+    body = notification(
+        sandbox, "case-none/formal_notice/registered_letter", "s-1", "r-1", "ON_STATUS_ACCEPTED"
+    )
+    unknown = await post(webhook_url, body)
+    assert unknown.status_code == 404
+    odd = await post(webhook_url, {"hello": "world"})
+    assert odd.status_code == 422
