@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from activities.registered_mail.letter_pdf import render_letter_pdf
 from schemas.case import CaseView
 from services.audit.case_records import CaseRecord, EmailRecord, OutboxRecord, ProofRecord
 from services.audit.models import StreamExport
@@ -114,13 +115,22 @@ def _documents(data: DossierInput) -> list[tuple[str, bytes]]:
     ]
     dated.sort(key=lambda item: (item[0], item[1], item[3]))
     width = max(2, len(str(len(dated))))
-    return [
-        (
-            f"documents/{index:0{width}d}-{safe_name(step)}-{safe_name(channel)}.txt",
-            text.encode("utf-8"),
-        )
-        for index, (_, _, step, channel, text) in enumerate(dated, start=1)
-    ]
+    files: list[tuple[str, bytes]] = []
+    pdfs = {d.idempotency_key: d for d in data.documents}
+    for index, (_, key, step, channel, text) in enumerate(dated, start=1):
+        stem = f"documents/{index:0{width}d}-{safe_name(step)}-{safe_name(channel)}"
+        files.append((f"{stem}.txt", text.encode("utf-8")))
+        document = pdfs.get(key)
+        if document is not None and channel != "email":
+            # The document as printed: a deterministic rendering of the stored, hashed body.
+            pdf = render_letter_pdf(
+                document.body,
+                title=f"{step} ({channel})",
+                reference=document.reference,
+                created_at=document.created_at,
+            )
+            files.append((f"{stem}.pdf", pdf))
+    return files
 
 
 def _proofs(data: DossierInput) -> list[tuple[str, bytes]]:
