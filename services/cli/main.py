@@ -27,6 +27,10 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("worker", help="run the Temporal worker only (needs DATABASE_URL)")
     commands.add_parser("migrate", help="bring DATABASE_URL to the latest schema")
     commands.add_parser("mailbox", help="list the messages in the embedded mailbox")
+    commands.add_parser(
+        "rebuild-projections",
+        help="replay every event into empty read models (stop the workers first)",
+    )
     for name in LEGAL_COMMANDS:
         commands.add_parser(name, help=f"legal calculator: {name} (see `recouvre {name} -h`)")
     return parser
@@ -49,6 +53,19 @@ async def _worker(settings: Settings) -> None:
     try:
         async with running_worker(await connect_temporal(settings), settings, engine):
             await asyncio.Event().wait()  # until interrupted
+    finally:
+        await engine.dispose()
+
+
+async def _rebuild(settings: Settings) -> None:
+    from eventstore.store import EventStore
+    from projections.projector import rebuild
+    from services.db.engine import make_engine
+
+    engine = make_engine(settings.database_url)
+    try:
+        count = await rebuild(engine, EventStore(engine))
+        print(f"rebuilt the read models from {count} events")
     finally:
         await engine.dispose()
 
@@ -80,6 +97,8 @@ def _dispatch(argv: list[str]) -> int:
         asyncio.run(upgrade_to_head(settings.database_url))
     elif args.command == "mailbox":
         return _mailbox(settings)
+    elif args.command == "rebuild-projections":
+        asyncio.run(_rebuild(settings))
     return 0
 
 
