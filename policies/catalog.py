@@ -24,9 +24,31 @@ def load_catalog() -> dict[str, Policy]:
     return catalog
 
 
-def resolve_policy(policy_id: str | None, debtor_kind: DebtorKind) -> Policy:
-    """The policy asked for, else the default for the debtor's kind."""
+def parse_tenant_policies(spec: str) -> dict[tuple[str, str], str]:
+    """`tenant:kind=policy,...` (RECOUVRE_TENANT_POLICIES): a creditor's own defaults."""
+    defaults: dict[tuple[str, str], str] = {}
+    for raw in spec.split(","):
+        entry = raw.strip()
+        if not entry:
+            continue
+        scope, sep, policy_id = entry.partition("=")
+        tenant, sep2, kind = scope.partition(":")
+        if not (sep and sep2 and tenant and policy_id) or kind not in DebtorKind.__members__:
+            raise ValueError(f"RECOUVRE_TENANT_POLICIES: {entry!r} is not tenant:kind=policy")
+        if policy_id not in load_catalog():
+            raise ValueError(f"RECOUVRE_TENANT_POLICIES: unknown policy {policy_id!r}")
+        defaults[(tenant, kind)] = policy_id
+    return defaults
+
+
+def resolve_policy(
+    policy_id: str | None,
+    debtor_kind: DebtorKind,
+    tenant_default: str | None = None,
+) -> Policy:
+    """The policy asked for, else the creditor's default for this kind, else the catalog's."""
     catalog = load_catalog()
+    policy_id = policy_id or tenant_default
     if policy_id is not None:
         if policy_id not in catalog:
             known = ", ".join(sorted(catalog))

@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from schemas.money import Amount
+from schemas.policy import Policy
 
 
 class _Event(BaseModel):
@@ -142,6 +143,17 @@ class PartnerReport(_Event):
         return self
 
 
+class MigratePolicy(_Event):
+    """An operator moves a running case to another policy (or a newer version of its own).
+
+    The API fills ``policy`` from the catalog; steps already done keep their place."""
+
+    type: Literal["migrate_policy"] = "migrate_policy"
+    policy_id: str = Field(pattern=r"^[a-z0-9-]{1,64}$")
+    reason: str = Field(min_length=1, max_length=500)
+    policy: Policy | None = Field(default=None, description="Set by the API, not the caller")
+
+
 class CloseCase(_Event):
     type: Literal["close"] = "close"
     outcome: Literal["written_off", "handed_over", "cancelled"]
@@ -161,6 +173,7 @@ CaseEvent = Annotated[
     | RegisteredLetterStatus
     | PhoneOutcome
     | PartnerReport
+    | MigratePolicy
     | CloseCase,
     Field(discriminator="type"),
 ]

@@ -23,6 +23,11 @@ class Settings(BaseSettings):
     api_host: str = Field(default="127.0.0.1", alias="API_HOST")
     api_port: int = Field(default=8000, alias="API_PORT")
     api_keys: str = Field(default="", alias="RECOUVRE_API_KEYS")
+    tenant_policies: str = Field(
+        default="",
+        alias="RECOUVRE_TENANT_POLICIES",
+        description="A creditor's default policy per debtor kind: tenant:kind=policy,...",
+    )
     smtp_host: str = Field(default="", alias="SMTP_HOST")
     smtp_port: int = Field(default=8025, alias="SMTP_PORT")
     smtp_username: str = Field(default="", alias="SMTP_USERNAME")

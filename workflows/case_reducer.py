@@ -34,6 +34,7 @@ from schemas.case_events import (
     DisputeResolved,
     EInvoicingStatus,
     InsolvencyPublished,
+    MigratePolicy,
     OperatorPause,
     OperatorResume,
     PartnerReport,
@@ -193,6 +194,12 @@ def check_event(case: CaseView, event: CaseEvent) -> None:
         raise EventRejected("type", "no registered letter has been sent on this case")
     if isinstance(event, PartnerReport) and case.stage not in ESCALATED:
         raise EventRejected("type", "the case has not been handed to a partner")
+    if isinstance(event, MigratePolicy):
+        if event.policy is None:
+            raise EventRejected("policy_id", "the policy was not resolved by the API")
+        current = (case.policy_id, case.policy_version)
+        if (event.policy.id, event.policy.version) == current:
+            raise EventRejected("type", f"the case already runs {current[0]} v{current[1]}")
     if isinstance(event, InsolvencyPublished) and has_hold(case, HoldKind.insolvency):
         raise EventRejected("type", "insolvency is already recorded")
 
@@ -282,6 +289,8 @@ def apply_event(case: CaseView, event: CaseEvent, policy: Policy, now: datetime)
         return _phone_outcome(case, event, policy, now)
     elif isinstance(event, PartnerReport):
         return _partner_report(case, event, now)
+    elif isinstance(event, MigratePolicy) and event.policy is not None:
+        migrate_policy(case, event.policy, event.reason, by, now)
     elif isinstance(event, CloseCase):
         if event.outcome == "handed_over":
             handover = ev.CaseHandedOver(
@@ -294,6 +303,27 @@ def apply_event(case: CaseView, event: CaseEvent, policy: Policy, now: datetime)
             journal(case, now, "CaseHandedOver", event.reason, by, handover)
         close(case, Outcome(event.outcome), now, event.reason, by)
     return []
+
+
+def migrate_policy(
+    case: CaseView, policy: Policy, reason: str, by: str | None, now: datetime
+) -> None:
+    """Move the case to ``policy``: the steps it already took (by key, in order) count as
+    done; the next step is the first one not taken."""
+    taken = {action.step for action in case.actions}
+    done = 0
+    while done < len(policy.steps) and policy.steps[done].key in taken:
+        done += 1
+    fact = ops.PolicyMigrated(
+        from_policy=case.policy_id,
+        from_version=case.policy_version,
+        to_policy=policy.id,
+        to_version=policy.version,
+        reason=reason,
+    )
+    detail = f"{case.policy_id} v{case.policy_version} -> {policy.id} v{policy.version}: {reason}"
+    case.policy_id, case.policy_version, case.steps_done = policy.id, policy.version, done
+    journal(case, now, "PolicyMigrated", detail, by, fact)
 
 
 def open_dispute(case: CaseView, reason: str, by: str | None, now: datetime) -> None:

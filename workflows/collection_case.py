@@ -27,7 +27,7 @@ with workflow.unsafe.imports_passed_through():
         PlannedAction,
         Stage,
     )
-    from schemas.case_events import CaseEventEnvelope
+    from schemas.case_events import CaseEventEnvelope, MigratePolicy
     from schemas.french_format import french_date
     from schemas.policy import Channel, PolicyStep, StepKind
     from workflows import case_reducer as reducer
@@ -156,7 +156,11 @@ class CollectionCaseWorkflow:
 
     def _apply(self, envelope: CaseEventEnvelope) -> None:
         now = workflow.now()
-        self._follow_ups += reducer.apply_event(self._case, envelope.event, self._policy, now)
+        event = envelope.event
+        self._follow_ups += reducer.apply_event(self._case, event, self._policy, now)
+        if isinstance(event, MigratePolicy) and event.policy is not None:
+            self._policy = event.policy  # carried over continue-as-new through _start
+            self._start = self._start.model_copy(update={"policy": event.policy})
         notice = self._case.formal_notice
         if notice is not None and notice.first_presented_on and notice.escalate_from is None:
             cal = self._cal or debtor_calendar(self._case)

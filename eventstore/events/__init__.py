@@ -49,6 +49,7 @@ from eventstore.events.operations import (
     EInvoicingStatusReceived,
     PartnerReported,
     PhoneTaskCreated,
+    PolicyMigrated,
 )
 
 EVENT_CLASSES: tuple[type[DomainEvent], ...] = (
@@ -76,6 +77,7 @@ EVENT_CLASSES: tuple[type[DomainEvent], ...] = (
     EInvoicingStatusReceived,
     PartnerReported,
     PhoneTaskCreated,
+    PolicyMigrated,
     AuditorRead,
 )
 """Every fact recouvre records; the default registry is built from this tuple."""

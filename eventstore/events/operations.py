@@ -68,3 +68,15 @@ class PhoneTaskCreated(DomainEvent):
     step: str = Field(min_length=1, max_length=64)
     task_reference: str = Field(min_length=1, max_length=100)
     created_at: AwareDatetime
+
+
+class PolicyMigrated(DomainEvent):
+    """An operator moved the case to another policy version; done steps keep their place."""
+
+    event_type: ClassVar[str] = "PolicyMigrated"
+
+    from_policy: str = Field(min_length=1, max_length=64)
+    from_version: int = Field(ge=1)
+    to_policy: str = Field(min_length=1, max_length=64)
+    to_version: int = Field(ge=1)
+    reason: str = Field(min_length=1, max_length=500)

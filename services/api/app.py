@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from activities.partners.settings import PartnerSettings
 from activities.registered_mail import MailevaClient, RegisteredMailSettings
 from legal import load_rate_table
+from policies.catalog import parse_tenant_policies
 from services.api.deps import Runtime
 from services.api.errors import install_error_handlers
 from services.api.keys import parse_api_keys
@@ -49,6 +50,7 @@ def create_app(
         raise ValueError("DATABASE_URL is required (recouvre run sets it for the embedded one)")
     keys = parse_api_keys(settings.api_keys)
     rates = load_rate_table()  # validated now: a broken table stops start-up, not a request
+    tenant_policies = parse_tenant_policies(settings.tenant_policies)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -63,7 +65,12 @@ def create_app(
         if partners is not None:
             app.state.partner_settings = partners
         app.state.runtime = Runtime(
-            settings=settings, engine=engine, temporal=temporal, keys=keys, rates=rates
+            settings=settings,
+            engine=engine,
+            temporal=temporal,
+            keys=keys,
+            rates=rates,
+            tenant_policies=tenant_policies,
         )
         try:
             yield

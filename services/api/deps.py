@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -27,6 +27,7 @@ class Runtime:
     temporal: Client
     keys: dict[str, Principal]
     rates: RateTable
+    tenant_policies: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
 def get_runtime(request: Request) -> Runtime:

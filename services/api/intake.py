@@ -33,7 +33,8 @@ async def register_invoice(
     (USE_EXISTING), so a retry after a lost commit heals instead of duplicating.
     """
     try:
-        policy = resolve_policy(invoice.policy, invoice.debtor.kind)
+        default = runtime.tenant_policies.get((tenant, invoice.debtor.kind.value))
+        policy = resolve_policy(invoice.policy, invoice.debtor.kind, default)
     except UnknownPolicy as err:
         raise field_error("policy", str(err)) from None
     case_id = case_id_for(tenant, invoice.invoice_number)

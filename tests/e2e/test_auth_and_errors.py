@@ -139,3 +139,23 @@ async def test_payment_input_errors_name_their_field(service: Service) -> None:
     assert negative.json()["error"]["details"][0]["field"] == "amount"
     assert missing.status_code == 422
     assert {d["field"] for d in missing.json()["error"]["details"]} == {"paid_on", "reference"}
+
+
+async def test_policy_migration_refuses_unknown_and_same_versions(service: Service) -> None:
+    case_id = await _case_id(service)
+    async with service.client("operator") as operator:
+        unknown = await operator.post(
+            f"/v1/cases/{case_id}/policy", json={"policy_id": "nope", "reason": "test"}
+        )
+        same = await operator.post(
+            f"/v1/cases/{case_id}/policy",
+            json={"policy_id": "fr-b2b-standard", "reason": "already on it"},
+        )
+        moved = await operator.post(
+            f"/v1/cases/{case_id}/policy", json={"policy_id": "demo", "reason": "démo"}
+        )
+    assert unknown.status_code == 422
+    assert unknown.json()["error"]["details"][0]["field"] == "policy_id"
+    assert same.status_code == 409, same.text
+    assert moved.status_code == 200, moved.text
+    assert (moved.json()["policy_id"], moved.json()["policy_version"]) == ("demo", 2)

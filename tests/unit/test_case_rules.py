@@ -235,3 +235,16 @@ def test_a_missing_rate_is_said_in_the_letter_and_the_indemnity_still_claimed() 
     assert context["penalties"] == ""
     assert context["indemnity"] == "40,00\u00a0€"
     assert "non calculées" in context["rates_note"]
+
+
+def test_a_creditor_sets_its_own_default_policy_per_debtor_kind() -> None:
+    from policies.catalog import parse_tenant_policies
+
+    defaults = parse_tenant_policies("acme:business=demo, acme:consumer=fr-b2c-standard")
+    assert resolve_policy(None, DebtorKind.business, defaults[("acme", "business")]).id == "demo"
+    assert resolve_policy("fr-b2b-standard", DebtorKind.business, "demo").id == "fr-b2b-standard"
+    assert resolve_policy(None, DebtorKind.business, None).id == "fr-b2b-standard"
+    with pytest.raises(ValueError, match="unknown policy"):
+        parse_tenant_policies("acme:business=nope")
+    with pytest.raises(ValueError, match="tenant:kind=policy"):
+        parse_tenant_policies("acme=demo")

@@ -11,6 +11,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.channel_activities import channel_outbox
 from legal import add_months
+from policies.catalog import load_catalog
 from schemas.case import HoldKind, Outcome, PaymentIn, Stage
 from schemas.case_events import (
     CreditNote,
@@ -19,6 +20,7 @@ from schemas.case_events import (
     EInvoicingStatus,
     InsolvencyPublished,
     Instalment,
+    MigratePolicy,
     OperatorPause,
     OperatorResume,
     PaymentPlanAgreed,
@@ -231,3 +233,26 @@ async def test_einvoicing_statuses_hold_lift_collect_and_refuse(
     assert sent_on(collected)["reminder_1"] == due + days(20), "resumed when completed (209)"
     assert result.outcome is Outcome.cancelled
     assert (await stored_types(engine, result)).count("EInvoicingStatusReceived") == 4
+
+
+async def test_an_operator_migrates_a_case_to_the_new_policy_without_repeating_steps(
+    ts_env: WorkflowEnvironment, engine: AsyncEngine, smtp: Smtp
+) -> None:
+    current = load_catalog()["fr-b2b-standard"]
+    older = current.model_copy(update={"version": 1, "steps": current.steps[:2]})
+    due = await today(ts_env) + days(1)
+    async with case_worker(ts_env.client, engine, smtp_settings(smtp.host, smtp.port)) as rig:
+        handle = await rig.start(await ts_env.get_current_time(), policy=older, **_invoice(due))
+        await sleep_until(ts_env, at_8(working(due + days(7))) + HOUR)
+        await send(
+            handle,
+            MigratePolicy(policy_id=current.id, reason="barème 2027", by="claire", policy=current),
+        )
+        await sleep_until(ts_env, at_8(working(due + days(25))) + HOUR)
+        migrated = await state(handle)
+
+    assert (migrated.policy_id, migrated.policy_version) == ("fr-b2b-standard", current.version)
+    assert list(sent_on(migrated)) == ["reminder_1", "reminder_2", "call"], "no step twice"
+    assert sent_on(migrated)["call"] == working(due + days(25)), "a step only the new policy has"
+    entry = next(j for j in migrated.journal if j.type == "PolicyMigrated")
+    assert entry.by == "claire" and "v1 -> fr-b2b-standard v2" in entry.detail

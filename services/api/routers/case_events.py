@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 
+from policies.catalog import load_catalog
 from schemas.case import CaseView
 from schemas.case_events import (
     CaseEventEnvelope,
@@ -20,6 +21,7 @@ from schemas.case_events import (
     DisputeResolved,
     EInvoicingStatus,
     InsolvencyPublished,
+    MigratePolicy,
     OperatorPause,
     OperatorResume,
     PartnerReport,
@@ -30,7 +32,7 @@ from schemas.case_events import (
 )
 from services.api.case_access import case_handle, case_update
 from services.api.deps import Runtime, RuntimeDep, require
-from services.api.errors import ErrorResponse
+from services.api.errors import ErrorResponse, field_error
 from services.api.keys import Principal, Role
 
 router = APIRouter(prefix="/v1/cases", tags=["case events"])
@@ -166,3 +168,20 @@ _route(
     Operator,
     "Close a case by hand: written off, handed over or cancelled, with the reason.",
 )
+
+
+@router.post("/{case_id}/policy", operation_id="migrateCasePolicy", responses=RESPONSES)
+async def migrate_policy(
+    case_id: str,
+    migration: MigratePolicy,
+    principal: Annotated[Principal, Depends(Operator)],
+    runtime: RuntimeDep,
+) -> CaseView:
+    """Move a running case to another policy (or a newer version of its own): editing a
+    policy file affects new cases only, so existing ones move only when an operator says so.
+    Steps already taken keep their place; the reason and the operator are recorded."""
+    try:
+        policy = load_catalog()[migration.policy_id]
+    except KeyError:
+        raise field_error("policy_id", f"unknown policy {migration.policy_id!r}") from None
+    return await _send(runtime, principal, case_id, migration.model_copy(update={"policy": policy}))
