@@ -11,13 +11,15 @@ from email.utils import format_datetime
 import aiosmtplib
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.channel_activities import channel_outbox
 from activities.email_layout import html_body, payment_url, text_body
 from activities.email_request import EmailReceipt, EmailRequest
 from activities.email_templates import french_amount, french_date, render_email
+from activities.registered_mail.letter_pdf import render_letter_pdf
 from services.db.tables import deliveries
 
 
@@ -96,6 +98,8 @@ class EmailActivities:
                 )
             sent_at = datetime.now(UTC)
             message = self._message(request, rendered.subject, rendered.body, message_id, sent_at)
+            if request.attach_document:
+                await self._attach(conn, message, request.attach_document, request.invoice_number)
             await self._deliver(message)
             await conn.execute(
                 update(deliveries)
@@ -143,6 +147,29 @@ class EmailActivities:
         message.set_content(text_body(body, url))
         message.add_alternative(html_body(body, url), subtype="html")
         return message
+
+    async def _attach(
+        self, conn: AsyncConnection, message: EmailMessage, key: str, invoice_number: str
+    ) -> None:
+        """Attach a channel document as the PDF the debtor also receives by post."""
+        row = (
+            await conn.execute(
+                select(channel_outbox).where(channel_outbox.c.idempotency_key == key)
+            )
+        ).first()
+        if row is None:  # the letter's own step failed: send the email without it, say so
+            activity.logger.warning("document %s not found; email sent without attachment", key)
+            return
+        pdf = render_letter_pdf(
+            row.body, title=f"{row.step} {invoice_number}", reference=row.reference,
+            created_at=row.created_at,
+        )  # fmt: skip
+        message.add_attachment(
+            pdf,
+            maintype="application",
+            subtype="pdf",
+            filename=f"{row.step}-{invoice_number}.pdf",
+        )
 
     async def _deliver(self, message: EmailMessage) -> None:
         try:

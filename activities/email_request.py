@@ -24,6 +24,8 @@ class EmailRequest(BaseModel):
     amount_due: Balance
     balance: Balance
     currency: str
+    attach_document: str | None = None
+    """Idempotency key of a channel document (e.g. the statement letter) to attach as PDF."""
 
 
 class EmailReceipt(BaseModel):

@@ -29,6 +29,9 @@ from tests.support.service import Service, make_settings
 from tests.support.serving import free_port, serve
 from tests.support.smtp import Smtp
 
+BOUNCING_DOMAIN = "bounce.example"
+"""Mail to this domain is refused by the test SMTP server, as an unknown domain would be."""
+
 
 @pytest.fixture(scope="session")
 async def database_url() -> AsyncIterator[str]:
@@ -56,7 +59,7 @@ def smtp() -> Iterator[Smtp]:
     """recouvre's real SMTP server, storing into a temporary Maildir."""
     maildir = Path(tempfile.mkdtemp(prefix="recouvre-mail-"))
     port = free_port()
-    controller = start_mailbox_server(maildir, port=port)
+    controller = start_mailbox_server(maildir, port=port, refuse_domains=(BOUNCING_DOMAIN,))
     yield Smtp("127.0.0.1", port, maildir)
     controller.stop()
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.channel_requests import ChannelReceipt, ChannelRequest, Recipient
@@ -57,6 +57,9 @@ RETRY = RetryPolicy(
 LEGAL_TIMELINE_PATCH = "legal-timeline-v2"
 # Cases started before the event store keep no stream; new ones append every fact.
 EVENT_STORE_PATCH = "event-store-v1"
+# A paid case thanks the debtor with a receipt; a refused email becomes an operator task.
+RECEIPT_PATCH = "paid-receipt-v1"
+BOUNCE_PATCH = "email-bounce-task-v1"
 
 
 @workflow.defn(name="CollectionCase")
@@ -103,6 +106,8 @@ class CollectionCaseWorkflow:
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(self._start.model_copy(update={"carried": self._case}))
         await workflow.wait_condition(workflow.all_handlers_finished)
+        if self._case.outcome is Outcome.paid and workflow.patched(RECEIPT_PATCH):
+            await self._send_receipt()
         await self._flush_events()
         return self._case
 
@@ -268,17 +273,49 @@ class CollectionCaseWorkflow:
 
     async def _reminder(self, step: PolicyStep) -> None:
         invoice = self._start.invoice
+        attachment = None
         if step.channel in (Channel.letter, Channel.letter_and_email):
             context, _ = self._claim()
             action = await self._channel(step, "letter", step.template, context)
             self._note_action("ReminderSent", action, facts.reminder_sent(action, step.template))
+            if action.status == "sent":
+                attachment = f"{self._case.case_id}/{step.key}/letter"
         if step.channel is Channel.email or step.channel is Channel.letter_and_email:
             template = step.email_template or step.template
             request = email_request(self._case, invoice, step.key, template)
+            request.attach_document = attachment
             action = await self._record(
                 step.key, step.label, Channel.email, self._send_email(request)
             )
             self._note_action("ReminderSent", action, facts.reminder_sent(action, template))
+            if action.status == "failed" and "InvalidRecipient" in (action.detail or ""):
+                await self._email_bounced(step, action)
+
+    async def _send_receipt(self) -> None:
+        """Thank the debtor: the invoice is settled (default-policies.md, full payment)."""
+        request = email_request(self._case, self._start.invoice, "receipt", "payment_receipt@1")
+        action = await self._record(
+            "receipt", "Reçu de paiement", Channel.email, self._send_email(request)
+        )
+        if action.status == "sent":
+            reducer.journal(self._case, action.done_at, "ReceiptSent", action.reference or "")
+
+    async def _email_bounced(self, step: PolicyStep, action: ActionRecord) -> None:
+        """A refused address: the fact is recorded and an operator gets a task to fix it."""
+        if not workflow.patched(BOUNCE_PATCH):
+            return
+        reducer.journal(
+            self._case, action.done_at, "EmailBounced",
+            f"{action.recipient}: {action.detail}",
+            fact=facts.email_bounced(action),
+        )  # fmt: skip
+        context, _ = self._claim()
+        task = step.model_copy(
+            update={"key": f"{step.key}_bounce", "label": "Adresse email refusée : appeler",
+                    "kind": StepKind.phone_call, "template": "phone_call@1"}
+        )  # fmt: skip
+        created = await self._channel(task, "phone_task", "phone_call@1", context)
+        self._note_action("PhoneTaskCreated", created, facts.phone_task(created))
 
     async def _formal_notice(self, step: PolicyStep) -> None:
         """Mise en demeure by LRAR (C. civ. 1344); its deadline runs from first presentation."""
@@ -431,7 +468,13 @@ class CollectionCaseWorkflow:
         try:
             record.reference, record.recipient, record.detail = await action
         except ActivityError as err:
-            record.status, record.detail = "failed", str(err.cause or err)
+            cause = err.cause
+            detail = (
+                f"{cause.type}: {cause.message}"
+                if isinstance(cause, ApplicationError)
+                else str(cause or err)
+            )
+            record.status, record.detail = "failed", detail
         record.done_at = workflow.now()
         self._case.actions.append(record)
         return record

@@ -50,6 +50,15 @@ def reminder_sent(action: ActionRecord, template: str) -> ev.ReminderSent:
     )
 
 
+def email_bounced(action: ActionRecord) -> ops.EmailBounced:
+    return ops.EmailBounced(
+        step=action.step,
+        recipient=action.recipient or "unknown",
+        reason=(action.detail or "refused")[:500],
+        bounced_at=action.done_at,
+    )
+
+
 def phone_task(action: ActionRecord) -> ops.PhoneTaskCreated:
     return ops.PhoneTaskCreated(
         step=action.step, task_reference=action.reference or action.step, created_at=action.done_at

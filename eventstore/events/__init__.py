@@ -47,6 +47,7 @@ from eventstore.events.operations import (
     CaseResumed,
     CreditNoteIssued,
     EInvoicingStatusReceived,
+    EmailBounced,
     PartnerReported,
     PhoneTaskCreated,
     PolicyMigrated,
@@ -78,6 +79,7 @@ EVENT_CLASSES: tuple[type[DomainEvent], ...] = (
     PartnerReported,
     PhoneTaskCreated,
     PolicyMigrated,
+    EmailBounced,
     AuditorRead,
 )
 """Every fact recouvre records; the default registry is built from this tuple."""

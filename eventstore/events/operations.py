@@ -80,3 +80,14 @@ class PolicyMigrated(DomainEvent):
     to_policy: str = Field(min_length=1, max_length=64)
     to_version: int = Field(ge=1)
     reason: str = Field(min_length=1, max_length=500)
+
+
+class EmailBounced(DomainEvent):
+    """The relay refused the debtor's address for good; an operator gets a task."""
+
+    event_type: ClassVar[str] = "EmailBounced"
+
+    step: str = Field(min_length=1, max_length=64)
+    recipient: str = Field(min_length=1, max_length=320)
+    reason: str = Field(min_length=1, max_length=500)
+    bounced_at: AwareDatetime

@@ -16,8 +16,20 @@ from aiosmtpd.controller import Controller
 class MaildirHandler:
     """aiosmtpd handler storing each accepted message, as received, in a Maildir."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, refuse_domains: tuple[str, ...] = ()) -> None:
         self.maildir = open_maildir(path)
+        self.refuse_domains = tuple(d.lower() for d in refuse_domains)
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        """Refuse the configured domains as a real relay refuses an unknown one: how a
+        permanent failure (a bounce at RCPT) can be produced without the Internet."""
+        domain = address.lower().rstrip(">").rpartition("@")[2]
+        if domain in self.refuse_domains:
+            return "550 5.1.2 Bad destination mailbox address: no such domain"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = message_from_bytes(envelope.original_content or envelope.content)
@@ -26,9 +38,15 @@ class MaildirHandler:
         return "250 Message accepted for delivery"
 
 
-def start_mailbox_server(path: Path, host: str = "127.0.0.1", port: int = 8025) -> Controller:
-    """Start the SMTP server in its own thread; call ``.stop()`` on the result to stop it."""
-    controller = Controller(MaildirHandler(path), hostname=host, port=port)
+def start_mailbox_server(
+    path: Path,
+    host: str = "127.0.0.1",
+    port: int = 8025,
+    refuse_domains: tuple[str, ...] = (),
+) -> Controller:
+    """Start the SMTP server in its own thread; call ``.stop()`` on the result to stop it.
+    Mail to ``refuse_domains`` is refused at RCPT (550), like an unknown domain."""
+    controller = Controller(MaildirHandler(path, refuse_domains), hostname=host, port=port)
     controller.start()
     return controller
 

@@ -124,6 +124,7 @@ async def test_the_dossier_holds_summary_stream_history_documents_and_a_true_man
         "events.json",
         "history.json",
         "documents/01-reminder_1-email.txt",
+        "documents/02-receipt-email.txt",
         "manifest.json",
     ]
 

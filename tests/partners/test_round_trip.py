@@ -66,8 +66,8 @@ async def test_a_handed_off_case_closes_paid_on_the_partners_report(
         ("PartnerReport", "amount_collected"),
     ]
     assert [p.amount for p in closed.payments] == [Decimal("1200.00")]
-    assert closed.journal[-1].type == "CaseClosed"
-    assert closed.journal[-1].detail.startswith("paid")
+    assert [j.type for j in closed.journal][-2:] == ["CaseClosed", "ReceiptSent"]
+    assert closed.journal[-2].detail.startswith("paid")
 
     async def all_sent() -> dict[str, Any] | None:
         async with httpx.AsyncClient(base_url=live_partner.url, timeout=5) as http:

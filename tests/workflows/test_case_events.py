@@ -26,8 +26,9 @@ from schemas.case_events import (
     PaymentPlanAgreed,
     PromiseToPay,
 )
-from tests.conftest import Smtp
+from tests.conftest import BOUNCING_DOMAIN, Smtp
 from tests.support.cases import case_worker, smtp_settings
+from tests.support.invoices import invoice_payload
 from tests.workflows.timeline_support import (
     at_8,
     days,
@@ -256,3 +257,21 @@ async def test_an_operator_migrates_a_case_to_the_new_policy_without_repeating_s
     assert sent_on(migrated)["call"] == working(due + days(25)), "a step only the new policy has"
     entry = next(j for j in migrated.journal if j.type == "PolicyMigrated")
     assert entry.by == "claire" and "v1 -> fr-b2b-standard v2" in entry.detail
+
+
+async def test_a_refused_email_address_is_recorded_and_becomes_an_operator_task(
+    ts_env: WorkflowEnvironment, engine: AsyncEngine, smtp: Smtp
+) -> None:
+    due = await today(ts_env) + days(1)
+    debtor = invoice_payload()["debtor"] | {"email": f"compta@{BOUNCING_DOMAIN}"}
+    async with case_worker(ts_env.client, engine, smtp_settings(smtp.host, smtp.port)) as rig:
+        handle = await rig.start(await ts_env.get_current_time(), debtor=debtor, **_invoice(due))
+        await sleep_until(ts_env, at_8(working(due + days(7))) + HOUR)
+        bounced = await state(handle)
+
+    [failed] = [a for a in bounced.actions if a.step == "reminder_1"]
+    assert failed.status == "failed" and "InvalidRecipient" in (failed.detail or "")
+    assert "EmailBounced" in journal_types(bounced)
+    task = next(a for a in bounced.actions if a.step == "reminder_1_bounce")
+    assert (task.channel.value, task.status) == ("phone_task", "sent")
+    assert "EmailBounced" in await stored_types(engine, bounced)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, date, datetime, timedelta
 
+from pypdf import PdfReader
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.testing import WorkflowEnvironment
 
@@ -78,11 +80,13 @@ async def test_full_payment_before_reminder_2_closes_the_case_and_stops_it(
     assert result.stage is Stage.closed
     assert result.outcome is not None and result.outcome.value == "paid"
     assert str(result.balance) == "0.00"
-    assert [s for s, _ in _sent_days(result)] == ["reminder_1"]
+    assert [s for s, _ in _sent_days(result)] == ["reminder_1", "receipt"]
     assert result.closed_at is not None
     assert result.closed_at.date() == due + timedelta(days=10)
     mails = messages_for_case(smtp.maildir, result.case_id)
-    assert [m["X-Recouvre-Step"] for m in mails] == ["reminder_1"]
+    assert sorted(m["X-Recouvre-Step"] for m in mails) == ["receipt", "reminder_1"]
+    receipt = next(m for m in mails if m["X-Recouvre-Step"] == "receipt")
+    assert "soldée" in receipt["Subject"] and "vaut reçu" in text_of(receipt)
 
 
 async def test_partial_payment_lowers_the_balance_and_the_timeline_goes_on(
@@ -110,3 +114,25 @@ async def test_partial_payment_lowers_the_balance_and_the_timeline_goes_on(
     mails = messages_for_case(smtp.maildir, state.case_id)
     second = next(m for m in mails if m["X-Recouvre-Step"] == "reminder_2")
     assert "1\u202f000,00\u00a0€" in text_of(second)
+
+
+async def test_the_last_reminder_email_carries_the_statement_letter_as_pdf(
+    ts_env: WorkflowEnvironment, engine: AsyncEngine, smtp: Smtp
+) -> None:
+    due = await _today(ts_env) + timedelta(days=1)
+    async with case_worker(ts_env.client, engine, smtp_settings(smtp.host, smtp.port)) as rig:
+        handle = await rig.start(
+            await ts_env.get_current_time(), due_date=due.isoformat(),
+            issue_date=(due - timedelta(days=30)).isoformat(),
+        )  # fmt: skip
+        await ts_env.sleep(timedelta(days=1 + 33))
+        state = await handle.query(CollectionCaseWorkflow.state)
+
+    mails = messages_for_case(smtp.maildir, state.case_id)
+    last = next(m for m in mails if m["X-Recouvre-Step"] == "reminder_3")
+    [attachment] = list(last.iter_attachments())
+    assert attachment.get_content_type() == "application/pdf"
+    assert attachment.get_filename() == f"reminder_3-{state.invoice_number}.pdf"
+    pages = PdfReader(io.BytesIO(attachment.get_content())).pages
+    printed = " ".join(" ".join(page.extract_text() for page in pages).split())
+    assert state.invoice_number in printed
