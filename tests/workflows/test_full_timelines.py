@@ -94,7 +94,7 @@ async def test_two_year_b2b_timeline_partial_payment_broken_promise_notice_to_pa
             PartnerReport(status="amount_collected", on=due + days(700), amount=Decimal("1000")),
         )
         result = await handle.result()
-        await record_history(handle, "collection_case_v2_b2b_two_years_paid")
+        await record_history(handle, "collection_case_v3_b2b_two_years_paid")
 
     done = sent_on(result)
     assert done["reminder_1"] == working(due + days(7))
@@ -159,7 +159,7 @@ async def test_large_claim_goes_to_injonction_and_not_collected_counts_as_presen
             handle, PartnerReport(status="closed", on=escalation_day, result="uncollectable")
         )
         result = await handle.result()
-        await record_history(handle, "collection_case_v2_injonction_written_off")
+        await record_history(handle, "collection_case_v3_injonction_written_off")
 
     assert escalated.stage is Stage.injonction_de_payer
     assert sent_on(escalated)["escalation"] == escalation_day
