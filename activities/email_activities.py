@@ -76,6 +76,7 @@ class EmailActivities:
                     subject=rendered.subject,
                     message_id=message_id,
                     body_sha256=body_hash,
+                    body=rendered.body,
                     status="pending",
                 )
                 .on_conflict_do_nothing(index_elements=["idempotency_key"])

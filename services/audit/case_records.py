@@ -46,6 +46,8 @@ class EmailRecord:
     status: str
     created_at: datetime
     sent_at: datetime | None
+    body: str | None = None
+    """The text sent (None for emails sent before bodies were kept)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +174,7 @@ async def case_documents(
                 status=row.status,
                 created_at=row.created_at,
                 sent_at=row.sent_at,
+                body=row.body,
             )
             for row in emails
         ]

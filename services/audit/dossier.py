@@ -64,6 +64,17 @@ def _json_bytes(value: Any) -> bytes:
 
 
 def _email_text(email: EmailRecord) -> str:
+    if email.body is not None:
+        recomputed = hashlib.sha256(email.body.encode()).hexdigest()
+        check = "match" if recomputed == email.body_sha256 else f"MISMATCH ({recomputed})"
+        ending = [f"Body-SHA256-Check: {check}", "", email.body]
+    else:
+        ending = [
+            "",
+            "Sent before bodies were kept: the ledger has the body's SHA-256 only; the",
+            "message as sent is in the recipient's mailbox, and this hash proves which it was.",
+            "",
+        ]
     return "\n".join(
         [
             "Channel: email",
@@ -76,10 +87,7 @@ def _email_text(email: EmailRecord) -> str:
             f"Created-At: {when(email.created_at)}",
             f"Sent-At: {when(email.sent_at)}",
             f"Body-SHA256: {email.body_sha256}",
-            "",
-            "The email ledger keeps the body's SHA-256, not the body: the message as sent",
-            "is in the recipient's mailbox, and this hash proves which body it was.",
-            "",
+            *ending,
         ]
     )
 

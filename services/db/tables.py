@@ -44,6 +44,7 @@ deliveries = Table(
     Column("subject", Text, nullable=False),
     Column("message_id", Text, nullable=False),
     Column("body_sha256", String(64), nullable=False),
+    Column("body", Text),
     Column("status", String(16), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("sent_at", DateTime(timezone=True)),

@@ -151,6 +151,8 @@ async def test_the_dossier_holds_summary_stream_history_documents_and_a_true_man
     assert "To: compta@durand.example" in email
     assert reminded_case.invoice_number in email  # in the subject
     assert "Body-SHA256: " in email and "Message-ID: <" in email
+    assert "Body-SHA256-Check: match" in email, "a copy of what was sent, matching its hash"
+    assert "Sauf erreur de notre part" in email, "the reminder's text itself"
 
     summary = _pdf_text(files["summary.pdf"])
     assert reminded_case.invoice_number in summary
