@@ -15,7 +15,10 @@ from tests.conftest import Smtp
 from tests.support.cases import case_worker, smtp_settings
 from tests.support.histories import record_history
 from tests.support.mailbox import messages_for_case, text_of
+from tests.workflows.timeline_support import at_8, sleep_until, working
 from workflows.collection_case import CollectionCaseWorkflow
+
+HOUR = timedelta(hours=1)
 
 
 def _payment(amount: str, paid_on: date, reference: str) -> PaymentIn:
@@ -45,9 +48,9 @@ async def test_reminders_go_out_at_due_date_plus_7_and_plus_15_on_working_days(
             await ts_env.get_current_time(), due_date=due.isoformat(),
             issue_date=(due - timedelta(days=30)).isoformat(),
         )  # fmt: skip
-        await ts_env.sleep(timedelta(days=1 + 10))
+        await sleep_until(ts_env, at_8(working(due + timedelta(days=7))) + HOUR)
         after_first = await handle.query(CollectionCaseWorkflow.state)
-        await ts_env.sleep(timedelta(days=10))
+        await sleep_until(ts_env, at_8(working(due + timedelta(days=15))) + HOUR)
         state = await handle.query(CollectionCaseWorkflow.state)
 
     assert [s for s, _ in _sent_days(after_first)] == ["reminder_1"]
@@ -73,8 +76,9 @@ async def test_full_payment_before_reminder_2_closes_the_case_and_stops_it(
             await ts_env.get_current_time(), due_date=due.isoformat(),
             issue_date=(due - timedelta(days=30)).isoformat(),
         )  # fmt: skip
-        await ts_env.sleep(timedelta(days=10))
-        await handle.signal("record_payment", _payment("1200.00", due + timedelta(days=9), "VIR-9"))
+        paid_day = working(due + timedelta(days=7))  # right after reminder 1
+        await sleep_until(ts_env, at_8(paid_day) + HOUR)
+        await handle.signal("record_payment", _payment("1200.00", paid_day, "VIR-9"))
         result = await handle.result()  # the workflow ends once the case is closed
 
     assert result.stage is Stage.closed
@@ -82,7 +86,7 @@ async def test_full_payment_before_reminder_2_closes_the_case_and_stops_it(
     assert str(result.balance) == "0.00"
     assert [s for s, _ in _sent_days(result)] == ["reminder_1", "receipt"]
     assert result.closed_at is not None
-    assert result.closed_at.date() == due + timedelta(days=10)
+    assert result.closed_at.date() == paid_day
     mails = messages_for_case(smtp.maildir, result.case_id)
     assert sorted(m["X-Recouvre-Step"] for m in mails) == ["receipt", "reminder_1"]
     receipt = next(m for m in mails if m["X-Recouvre-Step"] == "receipt")
@@ -125,10 +129,14 @@ async def test_the_last_reminder_email_carries_the_statement_letter_as_pdf(
             await ts_env.get_current_time(), due_date=due.isoformat(),
             issue_date=(due - timedelta(days=30)).isoformat(),
         )  # fmt: skip
-        await ts_env.sleep(timedelta(days=1 + 33))
+        paris = calendar_for_postal_code("75002")
+        reminder_3 = _at_8(paris.first_working_day_from(due + timedelta(days=30)))
+        await ts_env.sleep(reminder_3 + timedelta(hours=1) - await ts_env.get_current_time())
         state = await handle.query(CollectionCaseWorkflow.state)
 
     mails = messages_for_case(smtp.maildir, state.case_id)
+    steps = [m["X-Recouvre-Step"] for m in mails]
+    assert "reminder_3" in steps, (steps, reminder_3)
     last = next(m for m in mails if m["X-Recouvre-Step"] == "reminder_3")
     [attachment] = list(last.iter_attachments())
     assert attachment.get_content_type() == "application/pdf"
