@@ -48,6 +48,7 @@ class Settings(BaseSettings):
         description="Payment page pattern with {invoice_number}, {amount}, {case_id}",
     )
     registered_mail_sandbox_port: int = Field(default=8092, alias="REGISTERED_MAIL_SANDBOX_PORT")
+    run_projector: bool = Field(default=True, alias="RECOUVRE_RUN_PROJECTOR")
     temporal_rpc_timeout_s: float = Field(default=5.0, alias="TEMPORAL_RPC_TIMEOUT_S")
 
     @property

@@ -428,6 +428,9 @@ class CollectionCaseWorkflow:
         )
         return await self._record(step.key, step.label, Channel(channel), self._dispatch(request))
 
+    def _activity_timeout(self) -> timedelta:
+        return timedelta(seconds=self._start.activity_timeout_s)
+
     async def _dispatch(self, request: ChannelRequest) -> tuple[str, str, str]:
         activity_name = {
             "letter": "send_letter",
@@ -441,7 +444,7 @@ class CollectionCaseWorkflow:
             activity_name,
             request,
             result_type=ChannelReceipt,
-            start_to_close_timeout=timedelta(minutes=1),
+            start_to_close_timeout=self._activity_timeout(),
             retry_policy=RETRY,
         )
         return receipt.reference, request.recipient.name, receipt.summary
@@ -450,7 +453,7 @@ class CollectionCaseWorkflow:
         receipt: EmailReceipt = await workflow.execute_activity_method(
             EmailActivities.send_email,
             request,
-            start_to_close_timeout=timedelta(minutes=1),
+            start_to_close_timeout=self._activity_timeout(),
             retry_policy=RETRY,
         )
         return receipt.message_id, request.to, receipt.subject
@@ -511,7 +514,7 @@ class CollectionCaseWorkflow:
                     "append_case_events",
                     request,
                     result_type=AppendedEvents,
-                    start_to_close_timeout=timedelta(seconds=30),
+                    start_to_close_timeout=self._activity_timeout(),
                     retry_policy=RETRY,
                 )
                 case.events_appended = appended.version

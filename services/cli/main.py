@@ -51,7 +51,8 @@ async def _worker(settings: Settings) -> None:
 
     engine = make_engine(settings.database_url)
     try:
-        async with running_worker(await connect_temporal(settings), settings, engine):
+        client = await connect_temporal(settings)
+        async with running_worker(client, settings, engine, projector=settings.run_projector):
             await asyncio.Event().wait()  # until interrupted
     finally:
         await engine.dispose()

@@ -49,7 +49,11 @@ class CaseRig:
     handles: list[WorkflowHandle[CollectionCaseWorkflow, CaseView]] = field(default_factory=list)
 
     async def start(
-        self, opened_at: datetime, policy: Policy | None = None, **invoice: Any
+        self,
+        opened_at: datetime,
+        policy: Policy | None = None,
+        activity_timeout_s: int = 60,
+        **invoice: Any,
     ) -> WorkflowHandle[CollectionCaseWorkflow, CaseView]:
         """Start a case for a fresh invoice (fields overridable), default or given policy."""
         parsed = InvoiceIn.model_validate(invoice_payload(**invoice))
@@ -64,6 +68,7 @@ class CaseRig:
             rates=load_rate_table(),
             creditor_name="Créancier Test SAS",
             payment_instructions="par virement sur l'IBAN FR76 0000",
+            activity_timeout_s=activity_timeout_s,
         )
         handle = await self.client.start_workflow(
             CollectionCaseWorkflow.run, start, id=f"wf-{case_id}", task_queue=self.task_queue
@@ -79,10 +84,10 @@ class CaseRig:
 
 @contextlib.asynccontextmanager
 async def case_worker(
-    client: Client, engine: AsyncEngine, smtp: SmtpSettings
+    client: Client, engine: AsyncEngine, smtp: SmtpSettings, task_queue: str | None = None
 ) -> AsyncIterator[CaseRig]:
-    """A worker with the real workflow and activities on its own task queue."""
-    rig = CaseRig(client, f"test-{uuid.uuid4().hex[:8]}")
+    """A worker with the real workflow and activities on its own (or the given) task queue."""
+    rig = CaseRig(client, task_queue or f"test-{uuid.uuid4().hex[:8]}")
     email = EmailActivities(smtp, engine)
     channels = ChannelActivities(engine)
     async with Worker(
