@@ -17,8 +17,8 @@ import hashlib
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import Column, DateTime, MetaData, String, Table, Text, func, select
-from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -29,6 +29,7 @@ from activities.channel_requests import (
     ChannelRequest,
     PartnerKind,
     Recipient,
+    reference_for,
 )
 from activities.channel_templates import (
     ChannelTemplateNotFound,
@@ -39,29 +40,7 @@ from activities.channel_templates import (
 from activities.partners import PartnerClient, handoff_to_partner
 from activities.registered_mail.dispatch import post_registered_letter
 from activities.registered_mail.provider import RegisteredMailProvider
-
-channel_outbox_metadata = MetaData()
-
-channel_outbox = Table(
-    "channel_outbox",
-    channel_outbox_metadata,
-    Column("idempotency_key", String(200), primary_key=True),
-    Column("case_id", String(64), nullable=False, index=True),
-    Column("step", String(64), nullable=False),
-    Column("channel", String(32), nullable=False),
-    Column("template", String(100), nullable=False),
-    Column("partner", String(32)),
-    Column("recipient", JSONB, nullable=False),
-    Column("body", Text, nullable=False),
-    Column("body_sha256", String(64), nullable=False),
-    Column("reference", String(32), nullable=False),
-    Column("status", String(16), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-)
-"""What the non-email channels sent (or would send): one row per idempotency key.
-
-Kept identical to migration 0003; it belongs in services/db/tables.py once that file is free.
-"""
+from storage.tables import channel_outbox
 
 CHANNEL_LABELS: dict[str, str] = {
     "letter": "letter",
@@ -95,11 +74,6 @@ _HANDOFF_PARTNERS: frozenset[PartnerKind] = frozenset(
     {"agency", "commissaire_small_claims", "commissaire_enforcement"}
 )
 _POSTAL: frozenset[ChannelName] = frozenset({"letter", "registered_letter"})
-
-
-def reference_for(idempotency_key: str) -> str:
-    """The same key always yields the same reference."""
-    return "OUT-" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:12]
 
 
 def summary_line(channel: str, template: str, partner: str | None, recipient: Recipient) -> str:

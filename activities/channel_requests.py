@@ -7,6 +7,7 @@ connects them to real providers (registered mail, agencies, commissaires).
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Literal
 
@@ -49,3 +50,8 @@ class ChannelReceipt(BaseModel):
     """True when this idempotency key had been recorded before: nothing was done again."""
     summary: str
     """One line a person can read: what was (or would be) sent, to whom."""
+
+
+def reference_for(idempotency_key: str) -> str:
+    """The same key always yields the same reference."""
+    return "OUT-" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:12]

@@ -17,8 +17,8 @@ from sqlalchemy import Date, Row, and_, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from projections.projector import current_position
-from projections.tables import balance_movements, case_list
 from schemas.money import Balance
+from storage.tables import balance_movements, case_list
 
 ZERO = Decimal("0.00")
 

@@ -35,8 +35,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from projections.calendar import month_start, period_ends
 from projections.projector import current_position
-from projections.tables import balance_movements
 from schemas.money import Balance
+from storage.tables import balance_movements
 
 TENTH = Decimal("0.1")
 ZERO = Decimal("0.00")

@@ -12,9 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from projections.calendar import today
 from projections.projector import current_position
-from projections.tables import case_list
+from schemas.bounds import MAX_AMOUNT, ApiModel, BoundedDate
 from schemas.case import Stage
 from schemas.money import Balance
+from storage.tables import case_list
 
 SORT_KEYS = (
     "days_overdue",
@@ -31,24 +32,24 @@ SORT_KEYS = (
 MAX_DAYS = 36_500
 
 
-class CaseQuery(BaseModel):
+class CaseQuery(ApiModel):
     """Filters, sort and page of the case list (every field is a query parameter)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
-    as_of: date | None = Field(
+    as_of: BoundedDate | None = Field(
         default=None, description="Day the days overdue are counted to; default today (Paris)"
     )
     stage: list[Stage] = Field(default_factory=list, description="Any of these stages")
     debtor: str | None = Field(
         default=None, min_length=1, max_length=200, description="Part of the debtor's name"
     )
-    min_balance: Decimal | None = Field(default=None, ge=0, decimal_places=2)
-    max_balance: Decimal | None = Field(default=None, ge=0, decimal_places=2)
+    min_balance: Decimal | None = Field(default=None, ge=0, le=MAX_AMOUNT, decimal_places=2)
+    max_balance: Decimal | None = Field(default=None, ge=0, le=MAX_AMOUNT, decimal_places=2)
     min_days_overdue: int | None = Field(default=None, ge=0, le=MAX_DAYS)
     max_days_overdue: int | None = Field(default=None, ge=0, le=MAX_DAYS)
-    next_action_from: date | None = None
-    next_action_to: date | None = None
+    next_action_from: BoundedDate | None = None
+    next_action_to: BoundedDate | None = None
     sort: str = Field(
         default="-days_overdue",
         pattern=rf"^-?({'|'.join(SORT_KEYS)})$",

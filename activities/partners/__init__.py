@@ -5,8 +5,9 @@ justice over its API, and the partner's reports brought back to the case.
   and the case's ledgers;
 - client.py: the ``PartnerClient`` protocol and ``HttpPartnerClient`` (recouvre's partner API);
 - delivery.py: ``deliver_handoff``, once per idempotency key, recorded in ``partner_handoffs``;
-- inbound.py: a signed partner report recorded once and signalled to the case's workflow;
-- signature.py: the ``X-Recouvre-Signature`` HMAC; settings.py: ``PARTNER_*`` settings.
+- settings.py: ``PARTNER_*`` settings.
+
+The partners' reports come back through inbound/partner_reports.py.
 
 See docs/partners.md.
 """
@@ -23,10 +24,8 @@ from activities.partners.client import (
     PartnerUnavailable,
 )
 from activities.partners.delivery import deliver_handoff, handoff_to_partner
-from activities.partners.inbound import PartnerEventIn, ReportReceipt, receive_report
 from activities.partners.package import HandoffPackage, build_package
 from activities.partners.settings import HandoffPartner, PartnerEndpoint, PartnerSettings
-from activities.partners.tables import partner_events, partner_handoffs
 
 __all__ = [
     "HandoffPackage",
@@ -37,17 +36,12 @@ __all__ = [
     "PartnerClient",
     "PartnerEndpoint",
     "PartnerError",
-    "PartnerEventIn",
     "PartnerNotConfigured",
     "PartnerRejected",
     "PartnerRouter",
     "PartnerSettings",
     "PartnerUnavailable",
-    "ReportReceipt",
     "build_package",
     "deliver_handoff",
     "handoff_to_partner",
-    "partner_events",
-    "partner_handoffs",
-    "receive_report",
 ]

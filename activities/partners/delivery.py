@@ -40,7 +40,7 @@ from activities.partners.client import (
 )
 from activities.partners.package import HandoffPackage, build_package
 from activities.partners.settings import handoff_partner
-from activities.partners.tables import partner_handoffs
+from storage.tables import channel_outbox, partner_handoffs
 
 log = logging.getLogger("recouvre.partners")
 
@@ -83,8 +83,6 @@ async def handoff_to_partner(
 ) -> ChannelReceipt:
     """For ``hand_off_case``: deliver the hand-off recorded for ``request`` (``receipt`` is the
     outbox's) and return a receipt whose reference is the partner's."""
-    from activities.channel_activities import channel_outbox  # that module calls this one
-
     async with engine.connect() as conn:
         body = (
             await conn.execute(

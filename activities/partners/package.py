@@ -23,9 +23,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from activities.channel_requests import ChannelRequest
+from activities.channel_requests import ChannelRequest, reference_for
 from activities.partners.settings import HandoffPartner, handoff_partner
-from services.db.tables import deliveries
+from storage.tables import channel_outbox, deliveries
 
 PACKAGE_VERSION = 1
 _SPACES = re.compile(r"[\s\u00a0\u202f]+")
@@ -215,8 +215,6 @@ def debtor_from(request: ChannelRequest) -> Party:
 
 async def case_documents(engine: AsyncEngine, case_id: str, exclude_key: str) -> list[DocumentRef]:
     """The case's other recorded documents, oldest first: outbox rows, then emails."""
-    from activities.channel_activities import channel_outbox  # imports this package's users
-
     found: list[DocumentRef] = []
     async with engine.connect() as conn:
         outbox_rows = await conn.execute(
@@ -266,8 +264,6 @@ async def build_package(
 ) -> HandoffPackage:
     """The package for ``request`` (a hand-off to an agency or a commissaire de justice) whose
     rendered document is ``document_body``."""
-    from activities.channel_activities import channel_outbox, reference_for
-
     partner_kind = handoff_partner(request.partner)
     async with engine.connect() as conn:
         own = (

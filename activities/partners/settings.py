@@ -2,16 +2,17 @@
 
 One HTTP endpoint per partner kind. Empty URLs mean "no partner configured": hand-offs are only
 recorded in ``channel_outbox``, as before (``recouvre run`` may then start the local sandbox
-partner, see services/sandbox/partner_server.py).
+partner, see sandboxes/partner_server.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 HandoffPartner = Literal["agency", "commissaire_small_claims", "commissaire_enforcement"]
@@ -20,6 +21,40 @@ HANDOFF_PARTNERS: tuple[HandoffPartner, ...] = (
     "commissaire_small_claims",
     "commissaire_enforcement",
 )
+
+
+WebhookSecrets = dict[tuple[str, str], tuple[str, ...]]
+"""(tenant, partner kind) -> the secrets a report on that tenant's mandates with that partner
+may be signed with (several during a rotation)."""
+
+
+def parse_webhook_secrets(text: str) -> WebhookSecrets:
+    """``"tenant:kind=secret,tenant:kind=secret,…"`` -> WebhookSecrets.
+
+    A pair given twice has two secrets (a rotation: either one verifies). Blanks around items
+    are ignored; an unknown partner kind, an empty tenant or an empty secret is a ValueError.
+    """
+    found: dict[tuple[str, str], list[str]] = {}
+    for item in text.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        pair, sep, secret = item.partition("=")
+        tenant, colon, kind = pair.strip().rpartition(":")
+        tenant, kind, secret = tenant.strip(), kind.strip(), secret.strip()
+        if not sep or not colon or not tenant or not secret:
+            raise ValueError(f"PARTNER_WEBHOOK_SECRETS: {pair.strip()!r} is not tenant:kind=secret")
+        found.setdefault((tenant, handoff_partner(kind)), []).append(secret)
+    return {pair: tuple(values) for pair, values in found.items()}
+
+
+def format_webhook_secrets(secrets: Mapping[tuple[str, str], str | Iterable[str]]) -> str:
+    """The PARTNER_WEBHOOK_SECRETS text for ``secrets`` (the inverse of the parser)."""
+    items: list[str] = []
+    for (tenant, kind), values in secrets.items():
+        for secret in [values] if isinstance(values, str) else values:
+            items.append(f"{tenant}:{kind}={secret}")
+    return ",".join(items)
 
 
 @dataclass(frozen=True)
@@ -31,10 +66,13 @@ class PartnerEndpoint:
 
 
 class PartnerSettings(BaseSettings):
-    """Partner endpoints, the inbound webhook's shared secret, client retry knobs, and the
-    local sandbox's schedule (used only when ``recouvre run`` starts it)."""
+    """Partner endpoints, the inbound webhook's secrets (one per tenant and partner kind),
+    client retry knobs, and the local sandbox's schedule (used only when ``recouvre run``
+    starts it)."""
 
-    model_config = SettingsConfigDict(env_prefix="", extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(
+        env_prefix="", extra="ignore", populate_by_name=True, hide_input_in_errors=True
+    )
 
     agency_url: str = Field(default="", alias="PARTNER_AGENCY_URL")
     agency_api_key: str = Field(default="", alias="PARTNER_AGENCY_API_KEY")
@@ -48,8 +86,11 @@ class PartnerSettings(BaseSettings):
     étude rather than a platform that routes files to different études."""
     enforcement_api_key: str = Field(default="", alias="PARTNER_ENFORCEMENT_API_KEY")
 
-    webhook_secret: str = Field(default="", alias="PARTNER_WEBHOOK_SECRET")
-    """Shared secret of the X-Recouvre-Signature HMAC on partner reports."""
+    webhook_secrets: str = Field(default="", alias="PARTNER_WEBHOOK_SECRETS")
+    """``tenant:kind=secret,…``: the secret of the X-Recouvre-Signature HMAC on reports about
+    ``tenant``'s mandates with partner ``kind`` (docs/partners.md). Empty: reports answer 503."""
+    legacy_webhook_secret: str = Field(default="", alias="PARTNER_WEBHOOK_SECRET", repr=False)
+    """The single shared secret of earlier releases; refused (use PARTNER_WEBHOOK_SECRETS)."""
     webhook_tolerance_s: int = Field(default=300, alias="PARTNER_WEBHOOK_TOLERANCE_S")
 
     timeout_s: float = Field(default=10.0, alias="PARTNER_TIMEOUT_S")
@@ -68,6 +109,25 @@ class PartnerSettings(BaseSettings):
     sandbox_small_claims_outcome: Literal["amount_collected", "title_obtained"] = Field(
         default="amount_collected", alias="PARTNER_SANDBOX_SMALL_CLAIMS_OUTCOME"
     )
+
+    @field_validator("webhook_secrets")
+    @classmethod
+    def _valid_secrets(cls, value: str) -> str:
+        parse_webhook_secrets(value)
+        return value
+
+    @model_validator(mode="after")
+    def _no_shared_secret(self) -> PartnerSettings:
+        if self.legacy_webhook_secret:
+            raise ValueError(
+                "PARTNER_WEBHOOK_SECRET (one secret for every partner and tenant) is replaced "
+                "by PARTNER_WEBHOOK_SECRETS=tenant:kind=secret,… (docs/partners.md)"
+            )
+        return self
+
+    def webhook_secrets_for(self, tenant: str, kind: str) -> tuple[str, ...]:
+        """The secrets reports on ``tenant``'s mandates with ``kind`` are signed with."""
+        return parse_webhook_secrets(self.webhook_secrets).get((tenant, kind), ())
 
     def endpoint(self, kind: str) -> PartnerEndpoint | None:
         """The endpoint configured for ``kind``, or None."""

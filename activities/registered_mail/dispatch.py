@@ -30,7 +30,7 @@ from activities.registered_mail.provider import (
     RegisteredMailError,
     RegisteredMailProvider,
 )
-from activities.registered_mail.tables import registered_letters
+from storage.tables import channel_outbox, registered_letters
 
 PENDING = "pending"
 SUBMITTED = "submitted"
@@ -83,8 +83,6 @@ async def post_registered_letter(
 ) -> ChannelReceipt:
     """Post the letter recorded for ``request`` (``receipt`` is the outbox's) and return a
     receipt whose reference is the provider's sending id."""
-    from activities.channel_activities import channel_outbox  # the table lives there
-
     async with engine.connect() as conn:
         outbox_row = (
             await conn.execute(

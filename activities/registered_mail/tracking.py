@@ -1,4 +1,5 @@
-"""Follow a posted letter: the provider's notifications (or a poll) bring it up to date.
+"""Follow a posted letter: the provider's notifications (inbound/registered_mail_notifications.py)
+or a poll (``sync_open_letters``) bring it up to date with ``sync_letter``.
 
 A notification is only a hint that something changed: the letter's status is read back from
 the provider's API with recouvre's own credentials, so a forged or stale notification cannot
@@ -9,15 +10,13 @@ if telling the workflow fails, nothing is recorded and the provider's retry does
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -27,57 +26,13 @@ from activities.registered_mail.provider import (
     RegisteredMailError,
     RegisteredMailProvider,
 )
-from activities.registered_mail.tables import (
-    registered_letter_proofs,
-    registered_letters,
-    registered_mail_events,
-)
 from schemas.case_events import RegisteredLetterStatus
+from storage.tables import registered_letter_proofs, registered_letters
 
 log = logging.getLogger("recouvre.registered_mail")
 
 Signal = Callable[[str | None, str, RegisteredLetterStatus], Awaitable[None]]
 """Tell a case's workflow: (workflow id if known, case id, event)."""
-
-
-class ProviderNotification(BaseModel):
-    """A Maileva notification_center callback body (fields as documented; extra kept)."""
-
-    model_config = ConfigDict(extra="allow")
-
-    id: str | None = None
-    """The notification's id, when the provider sends one (used for idempotency)."""
-    source: str | None = None
-    user_id: str | None = None
-    client_id: str | None = None
-    event_type: str
-    resource_type: str
-    event_date: str | None = None
-    event_location: str | None = None
-    resource_id: str
-    resource_location: str | None = None
-    resource_custom_id: str | None = None
-    resource_custom_data: str | None = None
-
-    @property
-    def event_id(self) -> str:
-        """The provider's id, else a digest of what identifies the event."""
-        if self.id:
-            return self.id[:200]
-        identity = "|".join(
-            [self.event_type, self.resource_type, self.resource_id, self.event_date or ""]
-        )
-        return "sha256:" + hashlib.sha256(identity.encode()).hexdigest()
-
-    @property
-    def sending_id(self) -> str | None:
-        """The sending id in ``resource_location`` (.../sendings/<id>[/recipients/<rid>])."""
-        parts = (self.resource_location or "").split("/")
-        if "sendings" in parts:
-            index = parts.index("sendings") + 1
-            if index < len(parts) and parts[index]:
-                return parts[index]
-        return None
 
 
 @dataclass
@@ -90,10 +45,6 @@ class SyncResult:
     proofs: list[str] = field(default_factory=list)
     """The proof kinds stored now."""
     duplicate: bool = False
-
-
-class LetterNotFound(LookupError):
-    """No registered letter matches the notification (yet)."""
 
 
 def _now() -> datetime:
@@ -193,53 +144,6 @@ async def sync_letter(
         )
     )
     return result
-
-
-async def handle_notification(
-    engine: AsyncEngine,
-    provider: RegisteredMailProvider,
-    signal: Signal,
-    notification: ProviderNotification,
-) -> SyncResult:
-    """Process one provider notification once per event id (raise LetterNotFound when no
-    letter matches it: the provider retries later, e.g. while the letter is being posted)."""
-    candidates = [notification.resource_id]
-    if notification.sending_id:
-        candidates.append(notification.sending_id)
-    conditions: list[ColumnElement[bool]] = [
-        registered_letters.c.provider_id.in_(candidates),
-        registered_letters.c.provider_recipient_id.in_(candidates),
-    ]
-    if notification.resource_custom_data:
-        conditions.append(registered_letters.c.idempotency_key == notification.resource_custom_data)
-    async with engine.begin() as conn:
-        row = (
-            await conn.execute(
-                select(registered_letters).where(or_(*conditions)).limit(1).with_for_update()
-            )
-        ).first()
-        if row is None:
-            raise LetterNotFound(
-                f"no registered letter for {notification.resource_type} {notification.resource_id}"
-            )
-        fresh = (
-            await conn.execute(
-                insert(registered_mail_events)
-                .values(
-                    event_id=notification.event_id,
-                    provider=provider.name,
-                    idempotency_key=row.idempotency_key,
-                    event_type=notification.event_type[:64],
-                    resource_id=notification.resource_id[:100],
-                    payload=notification.model_dump(mode="json"),
-                )
-                .on_conflict_do_nothing(index_elements=["event_id"])
-                .returning(registered_mail_events.c.event_id)
-            )
-        ).first()
-        if fresh is None:
-            return SyncResult(row.idempotency_key, row.provider_id, row.status, duplicate=True)
-        return await sync_letter(conn, provider, signal, row)
 
 
 async def sync_open_letters(

@@ -13,9 +13,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from activities.channel_activities import channel_outbox
-from activities.registered_mail.tables import registered_letter_proofs, registered_letters
-from services.db.tables import cases, deliveries
+from storage.tables import (
+    cases,
+    channel_outbox,
+    deliveries,
+    registered_letter_proofs,
+    registered_letters,
+)
 
 
 @dataclass(frozen=True, slots=True)

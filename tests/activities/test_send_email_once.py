@@ -15,7 +15,7 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.email_activities import EmailActivities
 from activities.email_request import EmailRequest
-from services.db.tables import deliveries
+from storage.tables import deliveries
 from tests.conftest import Smtp
 from tests.support.cases import smtp_settings
 from tests.support.mailbox import messages_for_case

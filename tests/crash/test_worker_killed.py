@@ -27,11 +27,10 @@ from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.testing import WorkflowEnvironment
 
-from activities.channel_activities import channel_outbox
 from eventstore.store import EventStore
 from policies.catalog import load_catalog
 from schemas.case import CaseView
-from services.db.tables import deliveries
+from storage.tables import channel_outbox, deliveries
 from tests.conftest import Smtp
 from tests.support.cases import CaseRig, case_worker, smtp_settings
 from tests.support.mailbox import messages_for_case

@@ -11,21 +11,21 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.testing import WorkflowEnvironment
 
 from activities.partners import HttpPartnerClient, PartnerSettings
-from services.api.errors import install_error_handlers
-from services.api.routers.partner_webhook import PartnerInbound, get_partner_inbound, router
-from services.sandbox.partner_server import (
+from inbound.partner_reports import PartnerInbound, get_partner_inbound, router
+from sandboxes.partner_server import (
     PartnerSchedule,
     SandboxPartner,
     start_sandbox_partner,
 )
+from services.api.errors import install_error_handlers
 from tests.conftest import Smtp
-from tests.partners.support import SECRET
+from tests.partners.support import WEBHOOK_SECRETS
 from tests.support.cases import CaseRig, case_worker, smtp_settings
 from tests.support.serving import serve
 
 
 def partner_settings(sandbox: SandboxPartner, **changes: object) -> PartnerSettings:
-    base = PartnerSettings(webhook_secret=SECRET, backoff_s=0.01, timeout_s=5.0)
+    base = PartnerSettings(webhook_secrets=WEBHOOK_SECRETS, backoff_s=0.01, timeout_s=5.0)
     return sandbox.settings(base).model_copy(update=changes)
 
 
@@ -51,7 +51,7 @@ async def webhook_url(engine: AsyncEngine, dev_env: WorkflowEnvironment) -> Asyn
     inbound = PartnerInbound(
         engine=engine,
         temporal=dev_env.client,
-        settings=PartnerSettings(webhook_secret=SECRET, webhook_tolerance_s=300),
+        settings=PartnerSettings(webhook_secrets=WEBHOOK_SECRETS, webhook_tolerance_s=300),
     )
     app.dependency_overrides[get_partner_inbound] = lambda: inbound
     async with serve(app) as base_url:

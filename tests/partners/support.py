@@ -16,16 +16,26 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client, WorkflowHandle
 
-from activities.channel_activities import channel_outbox
 from activities.channel_requests import ChannelRequest, Recipient
 from activities.partners.package import canonical_json
-from activities.partners.signature import SIGNATURE_HEADER, sign
+from activities.partners.settings import HANDOFF_PARTNERS, format_webhook_secrets
+from inbound.signatures import PARTNER_SIGNATURE_HEADER, PARTNER_TENANT_HEADER, sign_partner_report
 from schemas.case import CaseView, Stage
 from schemas.case_events import CaseEventEnvelope, RegisteredLetterStatus
 from schemas.policy import Policy
+from storage.tables import channel_outbox
 from tests.support.cases import CaseRig
 
-SECRET = "partner-test-secret"
+TENANT = "test"
+"""The tenant of the cases the rig starts."""
+OTHER_TENANT = "other"
+SECRETS: dict[tuple[str, str], str] = {
+    (tenant, kind): f"secret-{tenant}-{kind}"
+    for tenant in (TENANT, OTHER_TENANT)
+    for kind in HANDOFF_PARTNERS
+}
+"""One webhook secret per (tenant, partner kind), as PARTNER_WEBHOOK_SECRETS gives them."""
+WEBHOOK_SECRETS = format_webhook_secrets(SECRETS)
 DEMO = Path(__file__).parents[2] / "policies" / "data" / "demo.json"
 T = TypeVar("T")
 
@@ -173,16 +183,27 @@ async def post_report(
     kind: str,
     body: dict[str, Any] | bytes,
     *,
-    secret: str = SECRET,
+    tenant: str = TENANT,
+    secret: str | None = None,
+    signed_tenant: str | None = None,
+    signed_kind: str | None = None,
     signature: str | None = None,
     at: float | None = None,
 ) -> httpx.Response:
+    """POST ``body`` to ``/v1/partners/{kind}/reports`` as the partner of ``tenant``: signed,
+    unless told otherwise, with that pair's secret (``secret``), for ``signed_tenant`` and
+    ``signed_kind`` (default: those of the request); ``tenant=""`` sends no tenant header."""
     raw = body if isinstance(body, bytes) else canonical_json(body)
     headers = {"Content-Type": "application/json"}
+    if tenant:
+        headers[PARTNER_TENANT_HEADER] = tenant
     if signature is None:
-        signature = sign(secret, raw, now=at)
+        signing_tenant = signed_tenant or tenant
+        signing_kind = signed_kind or kind
+        key = secret if secret is not None else SECRETS.get((signing_tenant, signing_kind), "?")
+        signature = sign_partner_report(key, signing_tenant, signing_kind, raw, now=at)
     if signature:
-        headers[SIGNATURE_HEADER] = signature
+        headers[PARTNER_SIGNATURE_HEADER] = signature
     async with httpx.AsyncClient(base_url=base_url, timeout=10) as http:
         return await http.post(f"/v1/partners/{kind}/reports", content=raw, headers=headers)
 

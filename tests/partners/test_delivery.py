@@ -8,31 +8,28 @@ from decimal import Decimal
 
 import httpx
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.exceptions import ApplicationError
 
-from activities.channel_activities import ChannelActivities, channel_outbox
+from activities.channel_activities import ChannelActivities
 from activities.partners import (
     HandoffPackage,
     HttpPartnerClient,
     PartnerRejected,
     build_package,
     deliver_handoff,
-    partner_handoffs,
 )
 from activities.partners.package import canonical_json, parse_french_amount
-from activities.partners.tables import partner_metadata
-from services.db.tables import deliveries
-from services.sandbox.partner_server import (
+from sandboxes.partner_server import (
     PartnerSchedule,
     SandboxPartner,
     start_sandbox_partner,
 )
+from storage.tables import channel_outbox, deliveries, partner_events, partner_handoffs
 from tests.partners.conftest import partner_settings
 from tests.partners.support import handoff_request
+from tests.support.schema import schema_differences
 
 
 async def _mandates(sandbox: SandboxPartner, key: str) -> list[dict[str, object]]:
@@ -225,18 +222,5 @@ def test_french_amounts_parse_to_decimals() -> None:
 
 
 async def test_the_table_objects_match_migration_0006(engine: AsyncEngine) -> None:
-    def differences(connection: Connection) -> list[object]:
-        context = MigrationContext.configure(
-            connection,
-            opts={
-                "include_name": lambda name, kind, _parent: (
-                    kind != "table" or name in ("partner_handoffs", "partner_events")
-                ),
-                "compare_type": True,
-                "compare_server_default": True,
-            },
-        )
-        return list(compare_metadata(context, partner_metadata))
-
     async with engine.connect() as conn:
-        assert await conn.run_sync(differences) == []
+        assert await conn.run_sync(schema_differences, partner_handoffs, partner_events) == []

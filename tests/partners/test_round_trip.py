@@ -18,17 +18,16 @@ from activities.partners import (
     HandoffPackage,
     HttpPartnerClient,
     deliver_handoff,
-    partner_events,
-    partner_handoffs,
 )
-from schemas.case import CaseView, Outcome
-from services.sandbox.partner_server import (
+from sandboxes.partner_server import (
     PartnerSchedule,
     SandboxPartner,
     start_sandbox_partner,
 )
+from schemas.case import CaseView, Outcome
+from storage.tables import partner_events, partner_handoffs
 from tests.partners.conftest import partner_settings
-from tests.partners.support import SECRET, escalated_case, eventually
+from tests.partners.support import SECRETS, escalated_case, eventually
 from tests.support.cases import CaseRig
 
 KIND = "commissaire_small_claims"
@@ -38,7 +37,7 @@ KIND = "commissaire_small_claims"
 def live_partner(webhook_url: str) -> Iterator[SandboxPartner]:
     schedule = PartnerSchedule.every(0.3, callback_backoff_s=0.2, callback_attempts=20)
     sandbox = start_sandbox_partner(
-        callback_url=webhook_url, secret=SECRET, schedule=schedule, api_key="live-key"
+        callback_url=webhook_url, webhook_secrets=SECRETS, schedule=schedule, api_key="live-key"
     )
     yield sandbox
     sandbox.stop()

@@ -6,8 +6,10 @@ from decimal import Decimal
 
 import httpx
 
-from services.sandbox.partner_reports import PartnerSchedule, callback_for
-from services.sandbox.partner_server import SandboxPartner
+from activities.partners.settings import HANDOFF_PARTNERS, PartnerSettings
+from inbound.signatures import sign_partner_report, verify_partner_report
+from sandboxes.partner_reports import PartnerSchedule, callback_for
+from sandboxes.partner_server import SandboxPartner, start_embedded_partner
 
 
 def _statuses(plan: list[tuple[float, dict[str, object]]]) -> list[object]:
@@ -67,3 +69,28 @@ async def test_the_api_wants_its_key_and_an_idempotency_key(
     assert invalid.status_code == 422
     assert unknown.status_code == 404
     assert unknown.json()["error"]["code"] == "not_found"
+
+
+def test_make_run_gives_every_tenant_and_partner_its_own_webhook_secret() -> None:
+    """``recouvre run``'s sandbox: a secret per (tenant of the API keys, partner kind), the
+    configured ones kept, and the API's settings verify what the sandbox signs."""
+    configured = PartnerSettings(webhook_secrets="demo:agency=given", sandbox_port=0)
+
+    sandbox, settings = start_embedded_partner(configured, "http://127.0.0.1:9", ["demo", "acme"])
+    try:
+        assert set(sandbox.webhook_secrets) == {
+            (tenant, kind) for tenant in ("demo", "acme") for kind in HANDOFF_PARTNERS
+        }
+        assert sandbox.webhook_secrets["demo", "agency"] == "given"
+        generated = {sandbox.webhook_secrets[pair] for pair in sandbox.webhook_secrets}
+        assert len(generated) == len(sandbox.webhook_secrets)  # no two pairs share one
+        for (tenant, kind), secret in sandbox.webhook_secrets.items():
+            assert settings.webhook_secrets_for(tenant, kind) == (secret,)
+            body = b'{"event_id":"evt_1"}'
+            header = sign_partner_report(secret, tenant, kind, body)
+            verify_partner_report(
+                settings.webhook_secrets_for(tenant, kind), tenant, kind, body, header
+            )
+        assert settings.agency_url == sandbox.url
+    finally:
+        sandbox.stop()

@@ -20,10 +20,9 @@ from eventstore.events import (
 from eventstore.records import EventMetadata, NewEvent
 from eventstore.store import EventStore
 from projections.projector import current_position, project_batch
-from projections.tables import balance_movements, case_list
 from schemas.invoice import DebtorKind, InvoiceIn
 from services.api.case_ids import case_id_for, workflow_id_for
-from services.db.tables import cases
+from storage.tables import balance_movements, case_list, cases
 from tests.support.invoices import invoice_payload
 
 

@@ -13,14 +13,14 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.channel_requests import ChannelRequest, Recipient
 from activities.registered_mail.maileva_client import MailevaClient
-from services.api.app import create_app
-from services.api.routers.registered_mail_webhook import (
+from inbound.registered_mail_notifications import (
     RegisteredMailWebhook,
     get_registered_mail_webhook,
     router,
 )
+from sandboxes import SandboxHandle, SandboxSchedule, start_sandbox_registered_mail
+from services.api.app import create_app
 from services.config import Settings
-from services.sandbox import SandboxHandle, SandboxSchedule, start_sandbox_registered_mail
 from tests.support.serving import serve
 
 SECRET = "test-webhook-secret-0123456789"

@@ -17,13 +17,13 @@ from temporalio.worker import Worker
 from activities.channel_activities import ChannelActivities
 from activities.event_activities import EventActivities
 from activities.registered_mail.maileva_client import MailevaClient, local_day, parse_instant
-from activities.registered_mail.tables import registered_letters
 from eventstore.store import EventStore
+from sandboxes import SandboxHandle
 from schemas.case import CaseView
 from schemas.policy import Channel, Policy, PolicyStep, StepKind
 from services.audit.case_records import ProofRecord, case_proofs
-from services.sandbox import SandboxHandle
 from services.worker import channel_activities
+from storage.tables import registered_letters
 from tests.registered_mail.conftest import eventually
 from tests.support.cases import CaseRig
 from workflows.collection_case import CollectionCaseWorkflow

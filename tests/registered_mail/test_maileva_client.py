@@ -24,7 +24,7 @@ from activities.registered_mail.provider import (
     PostalAddress,
     RegisteredMailError,
 )
-from services.sandbox import SandboxHandle, start_sandbox_registered_mail
+from sandboxes import SandboxHandle, start_sandbox_registered_mail
 from tests.registered_mail.conftest import FAST, SECRET, eventually
 
 SENDER = PostalAddress("Créancier Test SAS", ("1 avenue des Tests", "69001 Lyon"))

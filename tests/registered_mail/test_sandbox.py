@@ -13,10 +13,10 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.channel_activities import ChannelActivities
 from activities.registered_mail.maileva_client import MailevaClient
-from activities.registered_mail.tables import registered_letters
 from activities.registered_mail.tracking import sync_open_letters
+from sandboxes import SandboxSchedule, start_sandbox_registered_mail
 from schemas.case_events import RegisteredLetterStatus
-from services.sandbox import SandboxSchedule, start_sandbox_registered_mail
+from storage.tables import registered_letters
 from tests.registered_mail.conftest import FAST, SECRET, eventually, formal_notice
 from tests.registered_mail.test_maileva_client import letter
 

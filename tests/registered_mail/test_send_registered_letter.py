@@ -6,21 +6,25 @@ import io
 import uuid
 
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from pypdf import PdfReader
-from sqlalchemy import Connection, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.channel_activities import ChannelActivities, channel_outbox, reference_for
+from activities.channel_activities import ChannelActivities, reference_for
 from activities.channel_requests import ChannelReceipt, ChannelRequest, Recipient
 from activities.registered_mail.dispatch import build_letter
 from activities.registered_mail.maileva_client import MailevaClient, custom_id_for
 from activities.registered_mail.provider import Letter, LetterStatus, Proof
-from activities.registered_mail.tables import registered_letters, registered_mail_metadata
+from storage.tables import (
+    channel_outbox,
+    registered_letter_proofs,
+    registered_letters,
+    registered_mail_events,
+)
 from tests.registered_mail.conftest import formal_notice
+from tests.support.schema import schema_differences
 
 
 class WorkerDiesAfterTheProviderAccepts:
@@ -126,7 +130,7 @@ async def test_a_retry_after_the_worker_died_once_the_provider_accepted_posts_no
 async def test_a_retry_by_header_alone_posts_nothing_more(
     engine: AsyncEngine, mail_client: MailevaClient, sandbox: object
 ) -> None:
-    from services.sandbox import SandboxHandle
+    from sandboxes import SandboxHandle
 
     assert isinstance(sandbox, SandboxHandle)
     settings = sandbox.settings().model_copy(update={"lookup_before_create": False})
@@ -169,18 +173,13 @@ async def test_an_address_the_provider_cannot_take_fails_for_good(
 
 
 async def test_the_table_objects_match_migration_0005(engine: AsyncEngine) -> None:
-    names = set(registered_mail_metadata.tables)
-
-    def differences(connection: Connection) -> list[object]:
-        context = MigrationContext.configure(
-            connection,
-            opts={
-                "include_name": lambda name, kind, _parent: kind != "table" or name in names,
-                "compare_type": True,
-                "compare_server_default": True,
-            },
-        )
-        return list(compare_metadata(context, registered_mail_metadata))
-
     async with engine.connect() as conn:
-        assert await conn.run_sync(differences) == []
+        assert (
+            await conn.run_sync(
+                schema_differences,
+                registered_letters,
+                registered_letter_proofs,
+                registered_mail_events,
+            )
+            == []
+        )

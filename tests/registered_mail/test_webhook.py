@@ -15,17 +15,13 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.channel_activities import ChannelActivities
 from activities.registered_mail.maileva_client import MailevaClient, custom_id_for
-from activities.registered_mail.signature import (
-    SIGNATURE_HEADER,
-    TIMESTAMP_HEADER,
-    signed_headers,
+from inbound.signatures import (
+    MAIL_SIGNATURE_HEADER,
+    MAIL_TIMESTAMP_HEADER,
+    sign_mail_notification,
 )
-from activities.registered_mail.tables import (
-    registered_letter_proofs,
-    registered_letters,
-    registered_mail_events,
-)
-from services.sandbox import SandboxHandle
+from sandboxes import SandboxHandle
+from storage.tables import registered_letter_proofs, registered_letters, registered_mail_events
 from tests.registered_mail.conftest import SECRET, eventually, formal_notice
 
 
@@ -63,7 +59,7 @@ async def post(
     url: str, body: dict[str, Any], *, secret: str = SECRET, now: float | None = None
 ) -> httpx.Response:
     raw = json.dumps(body).encode()
-    headers = {"Content-Type": "application/json", **signed_headers(secret, raw, now)}
+    headers = {"Content-Type": "application/json", **sign_mail_notification(secret, raw, now)}
     async with httpx.AsyncClient(timeout=30) as http:
         return await http.post(url, content=raw, headers=headers)
 
@@ -143,7 +139,7 @@ async def test_a_bad_or_missing_signature_is_401(
     raw = json.dumps(body).encode()
     async with httpx.AsyncClient(timeout=30) as http:
         wrong_secret = await post(webhook_url, body, secret="not-the-secret")
-        tampered_headers = signed_headers(SECRET, raw)
+        tampered_headers = sign_mail_notification(SECRET, raw)
         tampered = await http.post(
             webhook_url,
             content=raw.replace(b"ON_DEPOSIT", b"ON_FORGED_"),
@@ -155,7 +151,7 @@ async def test_a_bad_or_missing_signature_is_401(
         no_timestamp = await http.post(
             webhook_url,
             content=raw,
-            headers={SIGNATURE_HEADER: tampered_headers[SIGNATURE_HEADER]},
+            headers={MAIL_SIGNATURE_HEADER: tampered_headers[MAIL_SIGNATURE_HEADER]},
         )
     for answer in (wrong_secret, tampered, missing, no_timestamp):
         assert answer.status_code == 401, answer.text
@@ -178,7 +174,7 @@ async def test_a_stale_timestamp_is_401_even_when_correctly_signed(
     assert future.status_code == 401
     fresh = await post(webhook_url, body)
     assert fresh.status_code == 201, "the same notification, freshly signed, is accepted"
-    assert TIMESTAMP_HEADER.lower() not in fresh.text.lower()
+    assert MAIL_TIMESTAMP_HEADER.lower() not in fresh.text.lower()
 
 
 async def test_a_notification_for_no_known_letter_is_404_and_an_odd_body_422(

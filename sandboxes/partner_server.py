@@ -6,7 +6,7 @@ partner API, for tests, demos and ``recouvre run``.
     GET  /v1/mandates/{ref}    the mandate and its reports
     GET  /v1/mandates          every mandate (``?idempotency_key=`` to filter)
 
-Each mandate is then moved along ``PartnerSchedule`` (services/sandbox/partner_reports.py) and
+Each mandate is then moved along ``PartnerSchedule`` (sandboxes/partner_reports.py) and
 every step is reported to recouvre's ``POST /v1/partners/{kind}/reports``, signed.
 
 It runs in its own thread, with its own event loop (uvicorn's), so it serves the same way to
@@ -23,7 +23,7 @@ import secrets
 import socket
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -35,8 +35,13 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from activities.partners.package import HandoffPackage
-from activities.partners.settings import PartnerSettings
-from services.sandbox.partner_reports import PartnerSchedule, Reporter, SandboxMandate
+from activities.partners.settings import (
+    HANDOFF_PARTNERS,
+    PartnerSettings,
+    format_webhook_secrets,
+    parse_webhook_secrets,
+)
+from sandboxes.partner_reports import PartnerSchedule, Reporter, SandboxMandate
 
 DEFAULT_API_KEY = "sandbox-partner-key"
 _PREFIXES = {
@@ -64,12 +69,15 @@ class _Store:
 
 
 def create_partner_app(
-    api_key: str, callback_url: str | None, secret: str, schedule: PartnerSchedule
+    api_key: str,
+    callback_url: str | None,
+    webhook_secrets: Mapping[tuple[str, str], str],
+    schedule: PartnerSchedule,
 ) -> FastAPI:
     """The sandbox partner as an ASGI app (``start_sandbox_partner`` serves it)."""
     store = _Store()
     store.failures_left = schedule.fail_first_creates
-    reporter = Reporter(schedule, callback_url, secret)
+    reporter = Reporter(schedule, callback_url, webhook_secrets)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -120,6 +128,7 @@ def create_partner_app(
         mandate = SandboxMandate(
             reference=reference,
             partner_kind=package.partner_kind,
+            tenant=package.tenant,
             idempotency_key=idempotency_key,
             case_id=package.case_id,
             package=package.model_dump(mode="json"),
@@ -165,15 +174,20 @@ class SandboxPartner:
 
     url: str
     api_key: str
-    secret: str
+    webhook_secrets: dict[tuple[str, str], str]
+    """(tenant, partner kind) -> the secret the sandbox signs that pair's reports with."""
     _server: uvicorn.Server
     _thread: threading.Thread
     _socket: socket.socket
 
     def settings(self, base: PartnerSettings | None = None) -> PartnerSettings:
         """``base`` (default: from the environment) with every partner kind pointing here and
-        the webhook secret set to the sandbox's."""
+        the sandbox's webhook secrets added to ``base``'s (PARTNER_WEBHOOK_SECRETS)."""
         base = base if base is not None else PartnerSettings()
+        merged = parse_webhook_secrets(base.webhook_secrets)
+        for pair, secret in self.webhook_secrets.items():
+            if secret not in merged.get(pair, ()):
+                merged[pair] = (*merged.get(pair, ()), secret)
         return base.model_copy(
             update={
                 "agency_url": self.url,
@@ -182,7 +196,7 @@ class SandboxPartner:
                 "commissaire_api_key": self.api_key,
                 "enforcement_url": self.url,
                 "enforcement_api_key": self.api_key,
-                "webhook_secret": self.secret,
+                "webhook_secrets": format_webhook_secrets(merged),
             }
         )
 
@@ -196,7 +210,7 @@ def start_sandbox_partner(
     host: str = "127.0.0.1",
     port: int = 0,
     callback_url: str | None = None,
-    secret: str = "",
+    webhook_secrets: Mapping[tuple[str, str], str] | None = None,
     schedule: PartnerSchedule | None = None,
     api_key: str = DEFAULT_API_KEY,
     *,
@@ -205,15 +219,18 @@ def start_sandbox_partner(
     """Serve the sandbox partner on ``host:port`` (0: a free port) in a daemon thread.
 
     ``callback_url``: recouvre's base URL (reports go to ``/v1/partners/{kind}/reports``), or a
-    URL containing ``{partner_kind}``; None: reports are only listed, never sent. ``secret``
-    signs them (``X-Recouvre-Signature``). Returns once the server accepts connections."""
-    if callback_url is not None and not secret:
-        raise ValueError("the sandbox partner needs the webhook secret to sign its reports")
+    URL containing ``{partner_kind}``; None: reports are only listed, never sent.
+    ``webhook_secrets`` ((tenant, partner kind) -> secret) signs them (``X-Recouvre-Signature``);
+    a mandate whose pair has none is not reported. Returns once the server accepts
+    connections."""
+    secrets_by_pair = dict(webhook_secrets or {})
+    if callback_url is not None and not secrets_by_pair:
+        raise ValueError("the sandbox partner needs webhook secrets to sign its reports")
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     bound_port: int = sock.getsockname()[1]
-    app = create_partner_app(api_key, callback_url, secret, schedule or PartnerSchedule())
+    app = create_partner_app(api_key, callback_url, secrets_by_pair, schedule or PartnerSchedule())
     config = uvicorn.Config(
         app, host=host, port=bound_port, log_level="warning", lifespan="on", loop="asyncio"
     )
@@ -234,7 +251,7 @@ def start_sandbox_partner(
     return SandboxPartner(
         url=f"http://{host}:{bound_port}",
         api_key=api_key,
-        secret=secret,
+        webhook_secrets=secrets_by_pair,
         _server=server,
         _thread=thread,
         _socket=sock,
@@ -242,14 +259,21 @@ def start_sandbox_partner(
 
 
 def start_embedded_partner(
-    settings: PartnerSettings, callback_url: str
+    settings: PartnerSettings, callback_url: str, tenants: Iterable[str]
 ) -> tuple[SandboxPartner, PartnerSettings]:
     """For ``recouvre run`` when no partner is configured: start the sandbox on
     ``PARTNER_SANDBOX_HOST:PARTNER_SANDBOX_PORT`` with the ``PARTNER_SANDBOX_*`` schedule,
     reporting to ``callback_url`` (the API's base URL). Returns it and the settings the worker's
-    client and the API's webhook must both use (endpoints, a key, the webhook secret: the
-    configured one, else a random one for this run)."""
-    secret = settings.webhook_secret or secrets.token_urlsafe(32)
+    client and the API's webhook must both use: endpoints, a key, and a webhook secret for
+    every (tenant, partner kind) of ``tenants`` (those of the API keys): the configured one
+    (PARTNER_WEBHOOK_SECRETS), else a random one for this run."""
+    configured = parse_webhook_secrets(settings.webhook_secrets)
+    webhook_secrets: dict[tuple[str, str], str] = {
+        pair: values[0] for pair, values in configured.items()
+    }
+    for tenant in sorted(set(tenants)):
+        for kind in HANDOFF_PARTNERS:
+            webhook_secrets.setdefault((tenant, kind), secrets.token_urlsafe(32))
     schedule = PartnerSchedule.every(
         settings.sandbox_step_s,
         collected_fraction=settings.sandbox_collected_fraction,
@@ -259,7 +283,7 @@ def start_embedded_partner(
         settings.sandbox_host,
         settings.sandbox_port,
         callback_url,
-        secret,
+        webhook_secrets,
         schedule,
         api_key=secrets.token_urlsafe(24),
     )

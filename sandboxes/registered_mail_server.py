@@ -52,8 +52,8 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
 from activities.registered_mail.settings import TOKEN_PATH, RegisteredMailSettings
-from activities.registered_mail.signature import signed_headers
-from services.sandbox.registered_mail_proofs import acknowledgement_pdf, deposit_proof_pdf
+from inbound.signatures import sign_mail_notification
+from sandboxes.registered_mail_proofs import acknowledgement_pdf, deposit_proof_pdf
 
 log = logging.getLogger("recouvre.sandbox.registered_mail")
 
@@ -739,7 +739,7 @@ class RegisteredMailSandbox:
         delay = self.state.schedule.webhook_backoff
         for attempt in range(1, self.state.schedule.webhook_attempts + 1):
             headers = {"Content-Type": "application/json"}
-            headers.update(signed_headers(self.state.secret, raw))
+            headers.update(sign_mail_notification(self.state.secret, raw))
             try:
                 assert url is not None
                 response = await self._http.post(url, content=raw, headers=headers)

@@ -11,8 +11,10 @@ report):
 
 The amount collected is ``collected_fraction`` of the package's ``decompte.balance_value`` (the
 principal still due, what the case can settle), rounded down to the cent; when something is
-left, the closing report says ``uncollectable``. Reports are POSTed to recouvre signed with
-``X-Recouvre-Signature`` and retried with backoff until recouvre answers 2xx.
+left, the closing report says ``uncollectable``. Reports are POSTed to recouvre with the
+mandate's tenant in ``X-Recouvre-Tenant``, signed with ``X-Recouvre-Signature`` (the secret of
+that tenant and partner kind, over the tenant, the kind and the body), and retried with backoff
+until recouvre answers 2xx. A report whose tenant and kind have no secret is not sent.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import ROUND_DOWN, Decimal
@@ -29,7 +32,11 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
 from activities.partners.package import canonical_json
-from activities.partners.signature import SIGNATURE_HEADER, sign
+from inbound.signatures import (
+    PARTNER_SIGNATURE_HEADER,
+    PARTNER_TENANT_HEADER,
+    sign_partner_report,
+)
 
 log = logging.getLogger("recouvre.sandbox.partner")
 
@@ -118,6 +125,7 @@ def callback_for(callback_url: str, partner_kind: str) -> str:
 class SandboxMandate:
     reference: str
     partner_kind: str
+    tenant: str
     idempotency_key: str
     case_id: str
     package: dict[str, Any]
@@ -131,6 +139,7 @@ class SandboxMandate:
             "reference": self.reference,
             "status": self.status,
             "partner_kind": self.partner_kind,
+            "tenant": self.tenant,
             "idempotency_key": self.idempotency_key,
             "case_id": self.case_id,
             "created_at": self.created_at.isoformat(),
@@ -147,10 +156,16 @@ class SandboxMandate:
 class Reporter:
     """Walks mandates through the schedule and sends their reports (in the server's loop)."""
 
-    def __init__(self, schedule: PartnerSchedule, callback_url: str | None, secret: str) -> None:
+    def __init__(
+        self,
+        schedule: PartnerSchedule,
+        callback_url: str | None,
+        webhook_secrets: Mapping[tuple[str, str], str],
+    ) -> None:
         self.schedule = schedule
         self.callback_url = callback_url
-        self.secret = secret
+        self.webhook_secrets = dict(webhook_secrets)
+        """(tenant, partner kind) -> the secret its reports are signed with."""
         self._tasks: set[asyncio.Task[None]] = set()
         self._http: httpx.AsyncClient | None = None
 
@@ -181,6 +196,7 @@ class Reporter:
                 "mandate_reference": mandate.reference,
                 "idempotency_key": mandate.idempotency_key,
                 "case_id": mandate.case_id,
+                "tenant": mandate.tenant,
                 "partner_kind": mandate.partner_kind,
                 "occurred_on": datetime.now(UTC).date().isoformat(),
                 "currency": "EUR",
@@ -191,10 +207,19 @@ class Reporter:
             }
             mandate.status = status
             mandate.reports.append(report)
-            report["delivered"] = await self._send(mandate.partner_kind, report)
+            report["delivered"] = await self._send(mandate.tenant, mandate.partner_kind, report)
 
-    async def _send(self, partner_kind: str, report: dict[str, Any]) -> bool:
+    async def _send(self, tenant: str, partner_kind: str, report: dict[str, Any]) -> bool:
         if self.callback_url is None or self._http is None:
+            return False
+        secret = self.webhook_secrets.get((tenant, partner_kind))
+        if not secret:
+            log.warning(
+                "report %s not sent: no webhook secret for %s of tenant %r",
+                report["event_id"],
+                partner_kind,
+                tenant,
+            )
             return False
         url = callback_for(self.callback_url, partner_kind)
         body = canonical_json({k: v for k, v in report.items() if k != "delivered"})
@@ -202,7 +227,8 @@ class Reporter:
         for attempt in range(1, self.schedule.callback_attempts + 1):
             headers = {
                 "Content-Type": "application/json",
-                SIGNATURE_HEADER: sign(self.secret, body),
+                PARTNER_TENANT_HEADER: tenant,
+                PARTNER_SIGNATURE_HEADER: sign_partner_report(secret, tenant, partner_kind, body),
             }
             try:
                 response = await self._http.post(url, content=body, headers=headers)

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from services.sandbox.registered_mail_server import (
+from sandboxes.registered_mail_server import (
     SandboxCredentials,
     SandboxHandle,
     SandboxSchedule,

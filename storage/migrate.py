@@ -8,7 +8,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
-from services.db.engine import asyncpg_url
+from storage.engine import asyncpg_url
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 

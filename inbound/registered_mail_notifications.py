@@ -1,16 +1,18 @@
-"""`POST /v1/webhooks/registered-mail`: the registered-mail provider's notifications.
+"""Registered-mail notifications: ``POST /v1/webhooks/registered-mail``, the registered-mail
+provider's callbacks.
 
 No API key: the caller is authenticated by the HMAC-SHA256 signature of the raw body
-(activities/registered_mail/signature.py). A missing or wrong signature, or a timestamp
-outside the tolerance, is 401. Each notification is processed once per event id; a replay
-answers 201 with ``duplicate: true`` and changes nothing.
+(inbound/signatures.py). A missing or wrong signature, or a timestamp outside the tolerance,
+is 401. Each notification is processed once per event id (``registered_mail_events``); a
+replay answers 201 with ``duplicate: true`` and changes nothing.
 
 The notification only says which letter changed: the status is read back from the
-provider's API (with recouvre's credentials), new statuses are signalled to the case's
-workflow as ``RegisteredLetterStatus`` events (``by="registered-mail:<provider>"``), and new
-proofs are downloaded and stored with their SHA-256. Answers: 201 processed (Maileva counts
-anything else as a failure and retries), 404 no such letter yet, 503 provider or Temporal
-unavailable (nothing recorded: the provider's retry will do it).
+provider's API (with recouvre's credentials, activities/registered_mail/tracking.py's
+``sync_letter``), new statuses are signalled to the case's workflow as
+``RegisteredLetterStatus`` events (``by="registered-mail:<provider>"``), and new proofs are
+downloaded and stored with their SHA-256. Answers: 201 processed (Maileva counts anything else
+as a failure and retries), 404 no such letter yet, 503 provider or Temporal unavailable
+(nothing recorded: the provider's retry will do it).
 
 Mount with ``app.include_router(router)``; ``get_registered_mail_webhook`` (the secret and
 the provider client, from ``RegisteredMailSettings``) is the dependency to override.
@@ -18,39 +20,131 @@ the provider client, from ``RegisteredMailSettings``) is the dependency to overr
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, ValidationError
-from sqlalchemy import select
+from pydantic import BaseModel, ConfigDict, ValidationError
+from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.registered_mail.maileva_client import MailevaClient
 from activities.registered_mail.provider import RegisteredMailError, RegisteredMailProvider
 from activities.registered_mail.settings import RegisteredMailSettings
-from activities.registered_mail.signature import (
-    SIGNATURE_HEADER,
-    TIMESTAMP_HEADER,
+from activities.registered_mail.tracking import Signal, SyncResult, sync_letter
+from inbound.signatures import (
+    MAIL_SIGNATURE_HEADER,
+    MAIL_TIMESTAMP_HEADER,
     SignatureError,
-    verify,
-)
-from activities.registered_mail.tracking import (
-    LetterNotFound,
-    ProviderNotification,
-    Signal,
-    handle_notification,
+    verify_mail_notification,
 )
 from schemas.case_events import CaseEventEnvelope, RegisteredLetterStatus
 from services.api.deps import Runtime, RuntimeDep
 from services.api.errors import ApiError, ErrorResponse
-from services.db.tables import cases
+from storage.tables import cases, registered_letters, registered_mail_events
 
 log = logging.getLogger("recouvre.api.registered_mail")
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
+
+
+class ProviderNotification(BaseModel):
+    """A Maileva notification_center callback body (fields as documented; extra kept)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str | None = None
+    """The notification's id, when the provider sends one (used for idempotency)."""
+    source: str | None = None
+    user_id: str | None = None
+    client_id: str | None = None
+    event_type: str
+    resource_type: str
+    event_date: str | None = None
+    event_location: str | None = None
+    resource_id: str
+    resource_location: str | None = None
+    resource_custom_id: str | None = None
+    resource_custom_data: str | None = None
+
+    @property
+    def event_id(self) -> str:
+        """The provider's id, else a digest of what identifies the event."""
+        if self.id:
+            return self.id[:200]
+        identity = "|".join(
+            [self.event_type, self.resource_type, self.resource_id, self.event_date or ""]
+        )
+        return "sha256:" + hashlib.sha256(identity.encode()).hexdigest()
+
+    @property
+    def sending_id(self) -> str | None:
+        """The sending id in ``resource_location`` (.../sendings/<id>[/recipients/<rid>])."""
+        parts = (self.resource_location or "").split("/")
+        if "sendings" in parts:
+            index = parts.index("sendings") + 1
+            if index < len(parts) and parts[index]:
+                return parts[index]
+        return None
+
+
+class LetterNotFound(LookupError):
+    """No registered letter matches the notification (yet)."""
+
+
+async def handle_notification(
+    engine: AsyncEngine,
+    provider: RegisteredMailProvider,
+    signal: Signal,
+    notification: ProviderNotification,
+) -> SyncResult:
+    """Process one provider notification once per event id (raise LetterNotFound when no
+    letter matches it: the provider retries later, e.g. while the letter is being posted)."""
+    candidates = [notification.resource_id]
+    if notification.sending_id:
+        candidates.append(notification.sending_id)
+    conditions: list[ColumnElement[bool]] = [
+        registered_letters.c.provider_id.in_(candidates),
+        registered_letters.c.provider_recipient_id.in_(candidates),
+    ]
+    if notification.resource_custom_data:
+        conditions.append(registered_letters.c.idempotency_key == notification.resource_custom_data)
+    async with engine.begin() as conn:
+        row = (
+            await conn.execute(
+                select(registered_letters).where(or_(*conditions)).limit(1).with_for_update()
+            )
+        ).first()
+        if row is None:
+            raise LetterNotFound(
+                f"no registered letter for {notification.resource_type} {notification.resource_id}"
+            )
+        fresh = (
+            await conn.execute(
+                insert(registered_mail_events)
+                .values(
+                    event_id=notification.event_id,
+                    provider=provider.name,
+                    idempotency_key=row.idempotency_key,
+                    event_type=notification.event_type[:64],
+                    resource_id=notification.resource_id[:100],
+                    payload=notification.model_dump(mode="json"),
+                )
+                .on_conflict_do_nothing(index_elements=["event_id"])
+                .returning(registered_mail_events.c.event_id)
+            )
+        ).first()
+        if fresh is None:
+            return SyncResult(row.idempotency_key, row.provider_id, row.status, duplicate=True)
+        return await sync_letter(conn, provider, signal, row)
+
+
+# --- the HTTP endpoint ---
 
 
 @dataclass
@@ -156,11 +250,11 @@ async def registered_mail_notification(
 ) -> WebhookAck:
     raw = await request.body()
     try:
-        verify(
+        verify_mail_notification(
             webhook.secret,
             raw,
-            request.headers.get(TIMESTAMP_HEADER),
-            request.headers.get(SIGNATURE_HEADER),
+            request.headers.get(MAIL_TIMESTAMP_HEADER),
+            request.headers.get(MAIL_SIGNATURE_HEADER),
             tolerance_s=webhook.tolerance_s,
         )
     except SignatureError as err:

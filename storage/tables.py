@@ -1,0 +1,315 @@
+"""Every PostgreSQL table (SQLAlchemy Core), in one MetaData.
+
+The Alembic migrations in storage/migrations create them; tests compare these objects with the
+migrated database. Grouped by owner: the service's cases and email ledger (0001, 0007), the
+event store (0002), the channel outbox (0003), the read tables (0004, derived data, emptied and
+refilled by a rebuild), registered mail (0005) and partner hand-offs (0006).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Numeric,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import base as postgresql_base
+from sqlalchemy.types import UserDefinedType
+
+metadata = MetaData()
+MONEY = Numeric(16, 2)
+
+# --- cases and the email ledger (migrations 0001, 0007) ---
+
+cases = Table(
+    "cases",
+    metadata,
+    Column("case_id", String(64), primary_key=True),
+    Column("tenant", String(64), nullable=False),
+    Column("invoice_number", String(64), nullable=False),
+    Column("workflow_id", String(200), nullable=False, unique=True),
+    Column("content_hash", String(64), nullable=False),
+    Column("policy_id", String(64), nullable=False),
+    Column("policy_version", Integer, nullable=False),
+    Column("invoice", JSONB, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    UniqueConstraint("tenant", "invoice_number", name="uq_cases_tenant_invoice"),
+)
+"""One row per registered invoice: the durable record behind every 201 of POST /v1/invoices."""
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("idempotency_key", String(200), primary_key=True),
+    Column("case_id", String(64), nullable=False, index=True),
+    Column("step", String(64), nullable=False),
+    Column("channel", String(32), nullable=False),
+    Column("recipient", Text, nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("message_id", Text, nullable=False),
+    Column("body_sha256", String(64), nullable=False),
+    Column("body", Text),
+    Column("status", String(16), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("sent_at", DateTime(timezone=True)),
+)
+"""The outgoing-message ledger: a key marked sent is never sent again."""
+
+# --- the event store (migrations 0002, 0008); append-only ---
+
+
+class XID8(UserDefinedType[int]):
+    """PostgreSQL's 64-bit transaction id (``xid8``); asyncpg reads and writes it as int."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **kw: Any) -> str:
+        return "XID8"
+
+
+postgresql_base.ischema_names.setdefault("xid8", XID8)  # so reflection knows it too
+
+
+events = Table(
+    "events",
+    metadata,
+    Column("position", BigInteger, Identity(always=False), nullable=False),
+    Column("stream_id", String(200), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("event_id", Uuid, nullable=False),
+    Column("event_type", String(100), nullable=False),
+    Column("schema_version", Integer, nullable=False),
+    Column("data", JSONB, nullable=False),
+    Column("metadata", JSONB, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("tx_id", XID8(), nullable=False, server_default=text("pg_current_xact_id()")),
+    PrimaryKeyConstraint("stream_id", "version", name="pk_events"),
+    UniqueConstraint("position", name="uq_events_position"),
+    UniqueConstraint("event_id", name="uq_events_event_id"),
+    Index("uq_events_tx_id_position", "tx_id", "position", unique=True),
+)
+"""Append-only: the database refuses UPDATE, DELETE and TRUNCATE (trigger events_append_only).
+
+``position`` comes from a sequence: unique, rising, with gaps (a rolled-back append keeps
+its numbers). ``tx_id`` is the writing transaction's id; the global order readers follow is
+``(tx_id, position)``, read only below the oldest transaction still running (see
+``eventstore.rows.rows_after``). Rows older than migration 0008 have tx_id 0.
+"""
+
+# --- the non-email channels' ledger (migration 0003) ---
+
+channel_outbox = Table(
+    "channel_outbox",
+    metadata,
+    Column("idempotency_key", String(200), primary_key=True),
+    Column("case_id", String(64), nullable=False, index=True),
+    Column("step", String(64), nullable=False),
+    Column("channel", String(32), nullable=False),
+    Column("template", String(100), nullable=False),
+    Column("partner", String(32)),
+    Column("recipient", JSONB, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("body_sha256", String(64), nullable=False),
+    Column("reference", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+"""What the non-email channels sent (or would send): one row per idempotency key."""
+
+# --- the read tables (migration 0004) ---
+
+checkpoints = Table(
+    "projection_checkpoints",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("position", BigInteger, nullable=False),
+    Column("tx_id", XID8(), nullable=False, server_default=text("'0'::xid8")),
+)
+"""The last event each projection applied, as its place (tx_id, position) in the global
+order, written with its rows; (0, 0) before the first."""
+
+case_list = Table(
+    "case_list",
+    metadata,
+    Column("case_id", String(200), primary_key=True),
+    Column("tenant", String(64), nullable=False),
+    Column("invoice_number", String(64), nullable=False),
+    Column("debtor_name", String(200)),
+    Column("debtor_siren", String(9)),
+    Column("currency", String(3), nullable=False),
+    Column("issue_date", Date, nullable=False),
+    Column("due_date", Date, nullable=False),
+    Column("amount_due", MONEY, nullable=False),
+    Column("balance", MONEY, nullable=False),
+    Column("open_balance", MONEY, nullable=False),
+    Column("paid", MONEY, nullable=False),
+    Column("credited", MONEY, nullable=False),
+    Column("stage", String(32), nullable=False),
+    Column("outcome", String(32)),
+    Column("closed_on", Date),
+    Column("last_action", String(100)),
+    Column("last_action_on", Date),
+    Column("next_action_on", Date),
+    Column("registered_position", BigInteger, nullable=False),
+    Column("updated_position", BigInteger, nullable=False),
+    Index("ix_case_list_tenant_due_date", "tenant", "due_date"),
+    Index("ix_case_list_tenant_stage", "tenant", "stage"),
+    Index("ix_case_list_tenant_balance", "tenant", "balance"),
+    Index("ix_case_list_tenant_next_action", "tenant", "next_action_on"),
+    Index("ix_case_list_debtor_missing", "case_id", postgresql_where=text("debtor_name IS NULL")),
+)
+"""One row per case: what the operators' list shows and filters on."""
+
+balance_movements = Table(
+    "balance_movements",
+    metadata,
+    Column("position", BigInteger, primary_key=True),
+    Column("tenant", String(64), nullable=False),
+    Column("case_id", String(200), nullable=False),
+    Column("on_date", Date, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("amount", MONEY, nullable=False),
+    Index("ix_balance_movements_tenant_on_date", "tenant", "on_date"),
+    Index("ix_balance_movements_case_id", "case_id"),
+)
+"""The receivables ledger: + invoice, - payment, credit or derecognition, by value date.
+
+Keyed by the event's position: applying an event twice fails instead of counting twice.
+"""
+
+# --- registered mail (migration 0005) ---
+
+registered_letters = Table(
+    "registered_letters",
+    metadata,
+    Column("idempotency_key", String(200), primary_key=True),
+    Column("case_id", String(64), nullable=False, index=True),
+    Column("step", String(64), nullable=False),
+    Column("workflow_id", String(200)),
+    Column("provider", String(32), nullable=False),
+    Column("provider_id", String(100), unique=True),
+    Column("provider_recipient_id", String(100)),
+    Column("provider_status", String(32)),
+    Column("status", String(32), nullable=False),
+    Column("status_history", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("first_presented_on", Date),
+    Column("registered_number", String(64)),
+    Column("document_sha256", String(64), nullable=False),
+    Column("proofs", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("submitted_at", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+"""One row per formal notice posted through a provider, keyed like channel_outbox.
+
+``status``: ``pending`` (recorded, not yet confirmed by the provider), ``submitted``, then the
+latest delivery status (``presented``, ``delivered``, ``not_collected``, ``refused``,
+``wrong_address``) or ``rejected``. ``status_history``: every status with its day, source and
+whether the case's workflow was told. ``proofs``: metadata (kind, sha256, size, media type) of
+the documents in ``registered_letter_proofs``.
+"""
+
+registered_letter_proofs = Table(
+    "registered_letter_proofs",
+    metadata,
+    Column(
+        "idempotency_key",
+        String(200),
+        ForeignKey("registered_letters.idempotency_key", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("kind", String(40), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("media_type", String(100), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("content", LargeBinary, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("fetched_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("idempotency_key", "kind", name="pk_registered_letter_proofs"),
+)
+"""The proof documents themselves (deposit proof, acknowledgement of receipt), as served."""
+
+registered_mail_events = Table(
+    "registered_mail_events",
+    metadata,
+    Column("event_id", String(200), primary_key=True),
+    Column("provider", String(32), nullable=False),
+    Column("idempotency_key", String(200), index=True),
+    Column("event_type", String(64), nullable=False),
+    Column("resource_id", String(100), nullable=False),
+    Column("payload", JSONB, nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+"""Every provider notification processed, by its event id: a replay changes nothing."""
+
+# --- partner hand-offs (migration 0006) ---
+
+partner_handoffs = Table(
+    "partner_handoffs",
+    metadata,
+    Column("idempotency_key", String(200), primary_key=True),
+    Column("case_id", String(64), nullable=False, index=True),
+    Column("tenant", String(64), nullable=False),
+    Column("step", String(64), nullable=False),
+    Column("workflow_id", String(200)),
+    Column("partner_kind", String(32), nullable=False),
+    Column("partner_reference", String(64)),
+    Column("status", String(32), nullable=False),
+    Column("status_history", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("package", JSONB, nullable=False),
+    Column("package_sha256", String(64), nullable=False),
+    Column("document_sha256", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("submitted_at", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    UniqueConstraint("partner_kind", "partner_reference", name="uq_partner_handoffs_reference"),
+)
+"""One row per case handed to a partner, keyed like ``channel_outbox`` (the hand-off's key).
+
+``status``: ``pending`` (recorded, the partner has not confirmed), ``submitted`` (the partner
+returned its reference), then the partner's latest reported status (``accepted``,
+``in_progress``, ``amount_collected``, ``title_obtained``, ``enforcement_measure``,
+``closed``). ``status_history``: every status with when, where from and the partner's event id.
+``package``: the exact JSON sent (re-sent unchanged on a retry); ``package_sha256`` its digest.
+"""
+
+partner_events = Table(
+    "partner_events",
+    metadata,
+    Column("partner_kind", String(32), nullable=False),
+    Column("event_id", String(200), nullable=False),
+    Column("partner_reference", String(64), nullable=False),
+    Column("idempotency_key", String(200), nullable=False, index=True),
+    Column("status", String(32), nullable=False),
+    Column("payload", JSONB, nullable=False),
+    Column("outcome", String(32), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("handled_at", DateTime(timezone=True)),
+    PrimaryKeyConstraint("partner_kind", "event_id", name="pk_partner_events"),
+)
+"""Every partner report received, by the partner's event id: a replay changes nothing.
+
+``outcome``: ``pending`` (recorded, the case's workflow not yet told), ``signalled``, or
+``case_not_running`` (the workflow had already finished, e.g. the case was paid).
+"""
