@@ -101,6 +101,10 @@ TEMPLATE_KEYS: dict[str, frozenset[str]] = {
     "injonction_de_payer@1": _THIRD_PARTY | {"claim_basis", "notice_date"},
     "claim_declaration@1": _THIRD_PARTY
     | {"claim_basis", "proceeding", "publication_date", "declaration_deadline"},
+    "step_failed@1": frozenset(
+        {"creditor_name", "document_date", "invoice_number", "issue_date", "due_date"}
+        | {"balance", "failed_step", "failure", "retry_path"}
+    ),
 }
 """The context keys each shipped template needs (besides the recipient keys)."""
 

@@ -35,6 +35,9 @@ class EmailReceipt(BaseModel):
     sent_at: datetime
     duplicate: bool
     """True when this idempotency key had already been sent: nothing went out again."""
+    resent: bool = False
+    """True when an earlier attempt died after starting DATA, so this send (same
+    Message-ID) may have reached the debtor twice (docs/architecture.md, exactly-once)."""
 
 
 class InvalidRecipient(Exception):

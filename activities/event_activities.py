@@ -25,8 +25,10 @@ class EventActivities:
                 request.stream_id, request.events, request.expected_version
             )
         except (ConcurrencyConflict, EventIdConflict, UnknownEventType) as err:
-            # A bug, not a passing fault: retrying cannot help; the workflow journals it.
-            raise ApplicationError(str(err), type=type(err).__name__, non_retryable=True) from err
+            # A bug, not a passing fault: it stays retryable on purpose, so the case waits,
+            # visibly (its pending activity names the error), instead of dropping facts.
+            activity.logger.error("append to %s refused: %s", request.stream_id, err)
+            raise ApplicationError(str(err), type=type(err).__name__) from err
         last = recorded[-1]
         return AppendedEvents(
             version=last.version, last_position=last.position, head_hash=last.content_hash

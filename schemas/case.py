@@ -8,10 +8,12 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 
 from legal.rates import RateTable
+from schemas.bounds import ApiModel, BoundedDate
 from schemas.invoice import InvoiceIn
-from schemas.money import Amount, Balance
+from schemas.money import Balance, BoundedAmount
 from schemas.policy import Channel, Policy
 
 
@@ -47,6 +49,8 @@ class HoldKind(StrEnum):
     insolvency = "insolvency"
     factored = "factored"
     awaiting_funds = "awaiting_funds"
+    blocked = "blocked"
+    """A step failed for good; ``ref`` names it. Lifted by an operator's retry."""
 
 
 class Hold(BaseModel):
@@ -97,7 +101,7 @@ class JournalEntry(BaseModel):
     fact: dict[str, Any] | None = None
 
 
-class PaymentIn(BaseModel):
+class PaymentIn(ApiModel):
     """Body of POST /v1/cases/{case_id}/payments."""
 
     model_config = ConfigDict(
@@ -108,9 +112,12 @@ class PaymentIn(BaseModel):
         },
     )
 
-    amount: Amount
-    paid_on: date
+    amount: BoundedAmount
+    paid_on: BoundedDate
     reference: str = Field(min_length=1, max_length=100, description="Bank or ERP reference")
+    by: SkipJsonSchema[str | None] = Field(
+        default=None, max_length=100, description="Set by the API from the caller's key"
+    )
 
 
 class PaymentRecord(BaseModel):
@@ -118,6 +125,7 @@ class PaymentRecord(BaseModel):
     paid_on: date
     reference: str
     recorded_at: datetime
+    by: str | None = None
 
 
 class ActionRecord(BaseModel):
@@ -159,6 +167,9 @@ class CaseStart(BaseModel):
     """How long one attempt of an outside action may take before it is retried elsewhere
     (a worker that died mid-activity is noticed after this long)."""
     carried: CaseView | None = None
+    continue_as_new_after: int | None = Field(default=None, ge=50)
+    """Continue as new once the run's history has this many events (tests force the path
+    with it; production waits for Temporal's suggestion)."""
 
 
 class CaseView(BaseModel):
@@ -199,7 +210,18 @@ class CaseView(BaseModel):
     events_appended: int = 0
     """How many journal facts are in the event store (the stream's version)."""
     journal_flushed: int = 0
-    """Journal entries already considered for the event store."""
+    """Journal entries already considered for the event store (an absolute index)."""
+    journal_base: int = 0
+    """Absolute index of ``journal[0]``: continue-as-new carries only the recent journal
+    (the event store keeps every fact), so history stays bounded over years."""
+    facts_trimmed: int = 0
+    """Facts in the journal entries left behind by continue-as-new."""
+    follow_ups: list[str] = Field(default_factory=list)
+    """Actions an event asked for and the timeline has not run yet (claim declaration,
+    enforcement hand-off): carried over continue-as-new."""
+    seen_messages: list[str] = Field(default_factory=list)
+    """Senders' ids of reports already applied (partner event ids, e-invoicing status ids):
+    a redelivery changes nothing."""
 
     @classmethod
     def opened(cls, start: CaseStart) -> CaseView:
@@ -222,6 +244,11 @@ class CaseView(BaseModel):
             postal_code=invoice.debtor.address.postal_code,
             rates_version=start.rates.version if start.rates is not None else None,
         )
+
+    @property
+    def facts_journaled(self) -> int:
+        """How many facts the case has recorded; once flushed, the stream's version."""
+        return self.facts_trimmed + sum(1 for entry in self.journal if entry.fact is not None)
 
     @property
     def paid_total(self) -> Decimal:

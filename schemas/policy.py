@@ -41,8 +41,12 @@ class PolicyStep(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    key: str = Field(pattern=r"^[a-z0-9_]+$")
-    label: str
+    key: str = Field(
+        pattern=r"^[a-z0-9_]{1,40}$",
+        description="At most 40 characters: the keys derived from it (a bounce's call, a "
+        "failed step's task) must fit the event store's 64",
+    )
+    label: str = Field(min_length=1, max_length=200)
     kind: StepKind = StepKind.reminder
     channel: Channel
     template: str = Field(description="Template id and version, e.g. reminder_1@1")

@@ -19,12 +19,12 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from services.api.app import create_app
-from services.db.engine import make_engine
-from services.db.migrate import upgrade_to_head
 from services.embedded.mailbox_server import start_mailbox_server
 from services.embedded.postgres import start_embedded_postgres
 from services.toolchain import temporal_cli, test_server
 from services.worker import running_worker
+from storage.engine import make_engine
+from storage.migrate import upgrade_to_head
 from tests.support.service import Service, make_settings
 from tests.support.serving import free_port, serve
 from tests.support.smtp import Smtp
@@ -76,9 +76,11 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     await env.shutdown()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
-    """Temporal's time-skipping test server: months pass in milliseconds."""
+    """Temporal's time-skipping test server: months pass in milliseconds. One per module:
+    its clock only moves forward, and a whole suite of multi-year timelines would carry it
+    past the API's date window (schemas/bounds.py)."""
     env = await WorkflowEnvironment.start_time_skipping(
         data_converter=pydantic_data_converter,
         test_server_existing_path=str(test_server()),

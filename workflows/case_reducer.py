@@ -7,6 +7,7 @@ Articles cited are those of ../shared/domain/french-collection-law.md.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -42,6 +43,7 @@ from schemas.case_events import (
     PhoneOutcome,
     PromiseToPay,
     RegisteredLetterStatus,
+    RetryStep,
 )
 from schemas.policy import Policy
 from workflows.claim import prescription_last_day
@@ -96,11 +98,46 @@ def has_hold(case: CaseView, kind: HoldKind) -> bool:
 
 
 def put_hold(case: CaseView, hold: Hold) -> None:
-    case.holds = [h for h in case.holds if h.kind is not hold.kind] + [hold]
+    """One hold per kind; ``blocked`` holds are one per failed step (their ``ref``)."""
+    case.holds = [h for h in case.holds if not _same_hold(h, hold.kind, hold.ref)] + [hold]
 
 
-def lift_hold(case: CaseView, kind: HoldKind) -> None:
-    case.holds = [h for h in case.holds if h.kind is not kind]
+def lift_hold(case: CaseView, kind: HoldKind, ref: str | None = None) -> None:
+    case.holds = [h for h in case.holds if not _same_hold(h, kind, ref)]
+
+
+def _same_hold(hold: Hold, kind: HoldKind, ref: str | None) -> bool:
+    if hold.kind is not kind:
+        return False
+    return kind is not HoldKind.blocked or ref is None or hold.ref == ref
+
+
+def blocked_steps(case: CaseView) -> list[str]:
+    """The steps that failed for good and wait for an operator's retry."""
+    return [h.ref or "" for h in case.holds if h.kind is HoldKind.blocked]
+
+
+def block_step(case: CaseView, step: str, channel: str, error: str, now: datetime) -> None:
+    """A step failed for good: the timeline stops there (C. civ. 1353: the case may only
+    say what was done), with the reason, until an operator retries it."""
+    reason = f"{step} failed: {error}"[:500]
+    put_hold(case, Hold(kind=HoldKind.blocked, since=now, reason=reason, ref=step))
+    fact = ops.StepFailed(step=step[:64], channel=channel[:40], error=error[:500], failed_at=now)
+    journal(case, now, "StepFailed", reason, fact=fact)
+
+
+def _sender_reference(prefix: str, sender_id: str) -> str:
+    """The payment reference of a sender's report: its id, or a digest of a long one (a
+    payment reference holds 100 characters)."""
+    reference = f"{prefix}-{sender_id}"
+    if len(reference) <= 100:
+        return reference
+    return f"{prefix}-sha256-{hashlib.sha256(sender_id.encode()).hexdigest()}"
+
+
+def message_seen(case: CaseView, sender_id: str | None) -> bool:
+    """A report the sender already delivered (its own id was applied before)."""
+    return sender_id is not None and sender_id in case.seen_messages
 
 
 def close(
@@ -132,7 +169,11 @@ def apply_payment(case: CaseView, payment: PaymentIn, now: datetime) -> bool:
         journal(case, now, "Overpayment", f"{excess} received beyond the balance: to refund")
     case.payments.append(
         PaymentRecord(
-            amount=applied, paid_on=payment.paid_on, reference=payment.reference, recorded_at=now
+            amount=applied,
+            paid_on=payment.paid_on,
+            reference=payment.reference,
+            recorded_at=now,
+            by=payment.by,
         )
     )
     case.balance -= applied
@@ -143,7 +184,7 @@ def apply_payment(case: CaseView, payment: PaymentIn, now: datetime) -> bool:
         balance_after=case.balance,
     )
     detail = f"{applied} paid on {payment.paid_on} ({payment.reference})"
-    journal(case, now, "PaymentRecorded", detail, fact=fact)
+    journal(case, now, "PaymentRecorded", detail, payment.by, fact)
     lift_hold(case, HoldKind.awaiting_funds)
     if case.balance == 0:
         close(case, Outcome.paid, now, "balance settled")
@@ -169,10 +210,25 @@ def _credit(
         close(case, Outcome.cancelled, now, "fully credited")
 
 
+def sender_id(event: CaseEvent) -> str | None:
+    """The sender's own id of a report, namespaced by kind (None: the event has none)."""
+    if isinstance(event, PartnerReport) and event.report_id:
+        return f"partner/{event.report_id}"
+    if isinstance(event, EInvoicingStatus) and event.status_id:
+        return f"einvoicing/{event.status_id}"
+    return None
+
+
 def check_event(case: CaseView, event: CaseEvent) -> None:
     """Raise EventRejected when ``event`` cannot apply to ``case`` now."""
     if case.stage is Stage.closed:
         raise EventRejected("type", f"the case is closed ({case.outcome})")
+    if isinstance(event, RetryStep):
+        blocked = blocked_steps(case)
+        if not blocked:
+            raise EventRejected("type", "no step has failed on this case")
+        if event.step not in blocked:
+            raise EventRejected("step", f"the failed step is {', '.join(blocked)}")
     if isinstance(event, OperatorResume) and not has_hold(case, HoldKind.operator):
         raise EventRejected("type", "the case is not paused by an operator")
     if isinstance(event, DisputeOpened) and has_hold(case, HoldKind.dispute):
@@ -207,7 +263,14 @@ def check_event(case: CaseView, event: CaseEvent) -> None:
 def apply_event(case: CaseView, event: CaseEvent, policy: Policy, now: datetime) -> list[str]:
     """Change the case; return the follow-up actions the workflow must run."""
     by = event.by
-    if isinstance(event, PromiseToPay):
+    seen = sender_id(event)
+    if seen is not None:
+        case.seen_messages.append(seen)
+    if isinstance(event, RetryStep):
+        lift_hold(case, HoldKind.blocked, event.step)
+        retried = ops.StepRetried(step=event.step, note=event.note)
+        journal(case, now, "StepRetried", f"{event.step}: {event.note or 'retry'}", by, retried)
+    elif isinstance(event, PromiseToPay):
         until = event.promised_on + policy.promise_grace
         reason = f"promise to pay by {event.promised_on}" + (
             f" ({event.note})" if event.note else ""
@@ -294,9 +357,7 @@ def apply_event(case: CaseView, event: CaseEvent, policy: Policy, now: datetime)
     elif isinstance(event, CloseCase):
         if event.outcome == "handed_over":
             handover = ev.CaseHandedOver(
-                party=ev.HandoverParty.creditor
-                if case.stage not in ESCALATED
-                else ev.HandoverParty.collection_agency,
+                party=_handover_party(case.stage),
                 party_name=event.reason[:200],
                 handed_over_on=now.date(),
             )
@@ -305,12 +366,22 @@ def apply_event(case: CaseView, event: CaseEvent, policy: Policy, now: datetime)
     return []
 
 
+def _handover_party(stage: Stage) -> ev.HandoverParty:
+    """Who holds a case closed as handed over: an agency, a commissaire de justice (small
+    claims, enforcement, court), or the creditor itself before any escalation."""
+    if stage is Stage.agency:
+        return ev.HandoverParty.collection_agency
+    if stage in ESCALATED:
+        return ev.HandoverParty.commissaire_de_justice
+    return ev.HandoverParty.creditor
+
+
 def migrate_policy(
     case: CaseView, policy: Policy, reason: str, by: str | None, now: datetime
 ) -> None:
-    """Move the case to ``policy``: the steps it already took (by key, in order) count as
-    done; the next step is the first one not taken."""
-    taken = {action.step for action in case.actions}
+    """Move the case to ``policy``: the steps it already took (by key, in order, an action
+    that was done) count as done; the next step is the first one not taken."""
+    taken = {action.step for action in case.actions if action.status == "sent"}
     done = 0
     while done < len(policy.steps) and policy.steps[done].key in taken:
         done += 1
@@ -369,7 +440,11 @@ def _einvoicing(
         lift_hold(case, effect.hold)
     elif effect.action == "payment":
         amount = event.amount if event.amount is not None else case.balance
-        reference = f"einvoicing-212-{event.reported_on}-{len(case.payments) + 1}"
+        reference = (
+            _sender_reference("einvoicing", event.status_id)
+            if event.status_id
+            else f"einvoicing-212-{event.reported_on}-{len(case.payments) + 1}"
+        )
         apply_payment(
             case, PaymentIn(amount=amount, paid_on=event.reported_on, reference=reference), now
         )
@@ -418,7 +493,11 @@ def _partner_report(case: CaseView, event: PartnerReport, now: datetime) -> list
     detail = f"{event.status} {event.note or ''}".strip()
     journal(case, now, "PartnerReport", detail, event.by, fact)
     if event.status == "amount_collected" and event.amount is not None:
-        reference = f"partner-{event.on}-{len(case.payments) + 1}"
+        reference = (
+            _sender_reference("partner", event.report_id)
+            if event.report_id
+            else f"partner-{event.on}-{len(case.payments) + 1}"
+        )
         apply_payment(
             case, PaymentIn(amount=event.amount, paid_on=event.on, reference=reference), now
         )

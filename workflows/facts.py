@@ -110,7 +110,10 @@ def claim_declared(case: CaseView, action: ActionRecord) -> ev.ClaimDeclared:
 
 def prescription_alerted(case: CaseView, on: date) -> ev.PrescriptionAlerted:
     last_day = case.prescription_last_day or on
-    return ev.PrescriptionAlerted(prescription_date=last_day, days_left=(last_day - on).days)
+    # An invoice registered after its claim lapsed gets its alerts on its first day, with
+    # nothing left (then closes as prescribed); never a negative count.
+    days_left = max(0, (last_day - on).days)
+    return ev.PrescriptionAlerted(prescription_date=last_day, days_left=days_left)
 
 
 def promise_broken(case: CaseView, promise: Hold, grace: timedelta) -> ev.PromiseBroken:
@@ -136,8 +139,8 @@ def instalment_missed(
 def new_events(case: CaseView, workflow_id: str) -> list[NewEvent]:
     """The journal's facts not yet considered for the store, as events to append."""
     batch: list[NewEvent] = []
-    for index in range(case.journal_flushed, len(case.journal)):
-        entry = case.journal[index]
+    for index in range(case.journal_flushed, case.journal_base + len(case.journal)):
+        entry = case.journal[index - case.journal_base]
         if entry.fact is None:
             continue
         batch.append(

@@ -28,7 +28,7 @@ def check_payment(case: CaseView, payment: PaymentIn) -> None:
     if any(p.reference == payment.reference for p in case.payments):
         raise PaymentRejected("reference", "already used for another amount on this case")
     if case.stage is Stage.closed:
-        raise PaymentRejected("amount", "the case is closed")
+        raise PaymentRejected("type", f"the case is closed ({case.outcome})")
     if payment.amount > case.balance:
         raise PaymentRejected(
             "amount", f"{payment.amount} exceeds the balance of {case.balance} {case.currency}"

@@ -51,6 +51,8 @@ from eventstore.events.operations import (
     PartnerReported,
     PhoneTaskCreated,
     PolicyMigrated,
+    StepFailed,
+    StepRetried,
 )
 
 EVENT_CLASSES: tuple[type[DomainEvent], ...] = (
@@ -80,6 +82,8 @@ EVENT_CLASSES: tuple[type[DomainEvent], ...] = (
     PhoneTaskCreated,
     PolicyMigrated,
     EmailBounced,
+    StepFailed,
+    StepRetried,
     AuditorRead,
 )
 """Every fact recouvre records; the default registry is built from this tuple."""

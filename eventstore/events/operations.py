@@ -91,3 +91,24 @@ class EmailBounced(DomainEvent):
     recipient: str = Field(min_length=1, max_length=320)
     reason: str = Field(min_length=1, max_length=500)
     bounced_at: AwareDatetime
+
+
+class StepFailed(DomainEvent):
+    """An outside action failed for good: the timeline stops at this step (a ``blocked``
+    hold) until an operator fixes the cause and retries it."""
+
+    event_type: ClassVar[str] = "StepFailed"
+
+    step: str = Field(min_length=1, max_length=64)
+    channel: str = Field(min_length=1, max_length=40)
+    error: str = Field(min_length=1, max_length=500)
+    failed_at: AwareDatetime
+
+
+class StepRetried(DomainEvent):
+    """An operator asked to run a failed step again (same idempotency key)."""
+
+    event_type: ClassVar[str] = "StepRetried"
+
+    step: str = Field(min_length=1, max_length=64)
+    note: str | None = Field(default=None, max_length=500)

@@ -2,7 +2,8 @@
 
     summary.pdf            the timeline, for people
     events.json            the case's event stream as stored, and its chain verification
-    history.json           the Temporal workflow history (Temporal's own JSON)
+    history.json           the Temporal workflow history of the latest run (Temporal's JSON)
+    history/run-N-*.json   the runs before it, oldest first (a case that continued as new)
     documents/NN-step-channel.txt
                            every email of the ledger (headers and body hash) and every
                            document of the other channels (full body), oldest first
@@ -44,6 +45,9 @@ class DossierInput:
     generated_at: datetime
     generated_by: str
     proofs: list[ProofRecord] = field(default_factory=list)
+    earlier_runs: list[tuple[str, str]] = field(default_factory=list)
+    """(run id, Temporal JSON) of the runs before the latest, oldest first: a long case
+    continues as new, and each run's history holds only part of its life."""
 
 
 @dataclass(frozen=True)
@@ -172,6 +176,10 @@ def build_dossier(data: DossierInput) -> Dossier:
         ("summary.pdf", summary),
         ("events.json", _json_bytes(data.stream.model_dump(mode="json"))),
         ("history.json", data.history_json.encode("utf-8")),
+        *(
+            (f"history/run-{index}-{safe_name(run_id)}.json", run_json.encode("utf-8"))
+            for index, (run_id, run_json) in enumerate(data.earlier_runs, start=1)
+        ),
         *_documents(data),
         *_proofs(data),
     ]

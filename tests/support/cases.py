@@ -53,6 +53,7 @@ class CaseRig:
         opened_at: datetime,
         policy: Policy | None = None,
         activity_timeout_s: int = 60,
+        continue_as_new_after: int | None = None,
         **invoice: Any,
     ) -> WorkflowHandle[CollectionCaseWorkflow, CaseView]:
         """Start a case for a fresh invoice (fields overridable), default or given policy."""
@@ -69,6 +70,7 @@ class CaseRig:
             creditor_name="Créancier Test SAS",
             payment_instructions="par virement sur l'IBAN FR76 0000",
             activity_timeout_s=activity_timeout_s,
+            continue_as_new_after=continue_as_new_after,
         )
         handle = await self.client.start_workflow(
             CollectionCaseWorkflow.run, start, id=f"wf-{case_id}", task_queue=self.task_queue

@@ -1,7 +1,9 @@
 """Checked-in workflow histories: recorded on demand, replayed by every test run.
 
-Record again with `RECOUVRE_RECORD_HISTORIES=1 make pytest` only when a workflow change is
-meant to be incompatible (and then version it): old histories must keep replaying.
+`RECOUVRE_RECORD_HISTORIES=1 make pytest` records the histories that are missing, and
+never rewrites one that is checked in: a replay guard only guards while old histories stay
+as they were recorded. A workflow change that old histories cannot replay needs a
+`workflow.patched` marker, and a new history of its own (a new name).
 """
 
 from __future__ import annotations
@@ -11,14 +13,21 @@ import os
 from pathlib import Path
 from typing import Any
 
-from temporalio.client import WorkflowHandle
+from temporalio.client import WorkflowHandle, WorkflowHistory
 
 HISTORIES = Path(__file__).parents[1] / "histories"
 
 
+def write_history(history: WorkflowHistory, name: str) -> None:
+    """Write tests/histories/<name>.json when recording is asked and it is not there yet."""
+    path = HISTORIES / f"{name}.json"
+    if not os.environ.get("RECOUVRE_RECORD_HISTORIES") or path.exists():
+        return
+    path.write_text(json.dumps(json.loads(history.to_json()), indent=1))
+
+
 async def record_history(handle: WorkflowHandle[Any, Any], name: str) -> None:
-    """Write the workflow's history to tests/histories/<name>.json when recording is asked."""
+    """Record the workflow's (latest run's) history under ``name``, once."""
     if not os.environ.get("RECOUVRE_RECORD_HISTORIES"):
         return
-    history = await handle.fetch_history()
-    (HISTORIES / f"{name}.json").write_text(json.dumps(json.loads(history.to_json()), indent=1))
+    write_history(await handle.fetch_history(), name)

@@ -9,7 +9,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.testing import WorkflowEnvironment
 
-from activities.channel_activities import channel_outbox
 from legal import add_months
 from policies.catalog import load_catalog
 from schemas.case import HoldKind, Outcome, PaymentIn, Stage
@@ -26,6 +25,7 @@ from schemas.case_events import (
     PaymentPlanAgreed,
     PromiseToPay,
 )
+from storage.tables import channel_outbox
 from tests.conftest import BOUNCING_DOMAIN, Smtp
 from tests.support.cases import case_worker, smtp_settings
 from tests.support.invoices import invoice_payload

@@ -9,7 +9,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.testing import WorkflowEnvironment
 
-from activities.channel_activities import channel_outbox
 from eventstore.store import EventStore
 from legal import deadline_in_days, first_day_after
 from legal.prescription import add_years
@@ -24,6 +23,7 @@ from schemas.case_events import (
     RegisteredLetterStatus,
 )
 from schemas.policy import EscalationRules
+from storage.tables import channel_outbox
 from tests.conftest import Smtp
 from tests.support.cases import case_worker, smtp_settings
 from tests.support.histories import record_history

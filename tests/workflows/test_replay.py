@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import timedelta
 from pathlib import Path
 
@@ -13,6 +15,7 @@ from temporalio.worker import Replayer
 
 from schemas.case import CaseStart, CaseView
 from tests.support.histories import HISTORIES
+from workflows import case_steps, collection_case
 from workflows.collection_case import CollectionCaseWorkflow
 from workflows.sandbox import workflow_runner
 
@@ -27,12 +30,28 @@ def test_histories_are_checked_in() -> None:
     names = {p.stem for p in HISTORY_FILES}
     generations = {
         "policy v1, before the legal timeline": "collection_case_b2b_partial_then_paid",
+        "updates, before the legal timeline": "collection_case_demo_paid",
         "policy v2, before the event store": "collection_case_v2_b2b_two_years_paid",
-        "event store, receipts and bounces": "collection_case_v3_b2b_two_years_paid",
+        "event store and receipts": "collection_case_v3_b2b_two_years_paid",
+        "a bounce as a call task, before failed steps blocked": (
+            "collection_case_v3_bounce_task_then_paid"
+        ),
+        "a bounce that blocks its step, then the operator's retry": (
+            "collection_case_v4_bounce_blocked_retried"
+        ),
+        "a formal notice that failed, a migration and a retry": (
+            "collection_case_v4_notice_blocked_migrated_retried"
+        ),
+        "updates refused before any change, then paid": (
+            "collection_case_v4_updates_refused_then_paid"
+        ),
+        "continue-as-new: the run that continued": "collection_case_v4_continued_run1",
+        "continue-as-new: the run that carried on": "collection_case_v4_continued_run2",
     }
     for generation, name in generations.items():
         assert name in names, (
-            f"keep a history of {generation}; record with RECOUVRE_RECORD_HISTORIES=1"
+            f"keep a history of {generation}; record the missing ones with "
+            "RECOUVRE_RECORD_HISTORIES=1 (existing files are never rewritten)"
         )
 
 
@@ -67,3 +86,27 @@ async def test_a_changed_workflow_fails_replay_with_a_clear_report() -> None:
     result = await replayer.replay_workflow(_history(path), raise_on_replay_failure=False)
     assert result.replay_failure is not None
     assert "nondetermin" in str(result.replay_failure).lower()
+
+
+def _patch_ids(path: Path) -> set[str]:
+    """The `workflow.patched` markers a recorded history holds."""
+    ids = set()
+    for event in json.loads(path.read_text())["events"]:
+        if event["eventType"] == "EVENT_TYPE_MARKER_RECORDED":
+            data = event["markerRecordedEventAttributes"]["details"]["patch-data"]
+            ids.add(json.loads(base64.b64decode(data["payloads"][0]["data"]))["id"])
+    return ids
+
+
+def test_every_patch_marker_in_the_code_has_a_recorded_history() -> None:
+    """A patch without a history that took its new branch is not guarded (docs: retiring a
+    patch, docs/workflow-versioning.md)."""
+    recorded = set().union(*(_patch_ids(path) for path in HISTORY_FILES))
+    in_code = {
+        collection_case.LEGAL_TIMELINE_PATCH,
+        collection_case.EVENT_STORE_PATCH,
+        case_steps.RECEIPT_PATCH,
+        case_steps.BOUNCE_PATCH,
+        case_steps.STEP_FAILURE_PATCH,
+    }
+    assert in_code <= recorded, f"no history records {sorted(in_code - recorded)}"

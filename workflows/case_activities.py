@@ -1,0 +1,166 @@
+"""How a case's workflow calls the outside world: one activity per action, by reference,
+each with the idempotency key of its case and step, and the event-store flush."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.channel_activities import ChannelActivities
+    from activities.channel_requests import ChannelReceipt, ChannelRequest, Recipient
+    from activities.email_activities import EmailActivities
+    from activities.email_request import EmailRequest
+    from activities.event_activities import EventActivities
+    from activities.event_requests import AppendCaseEvents
+    from schemas.case import ActionRecord
+    from schemas.policy import Channel, PolicyStep
+    from workflows import case_reducer as reducer
+    from workflows import facts
+    from workflows.case_base import CaseWorkflowBase
+    from workflows.step_requests import PARTNERS, channel_request, partner_recipient, recipient
+
+# Outside actions retry without an attempt limit while the fault may pass (each attempt
+# carries the same idempotency key, so nothing is done twice); an error a retry cannot fix
+# is non-retryable, and the step stops with a StepFailed fact instead of being skipped.
+RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=5),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=10),
+    maximum_attempts=0,
+    non_retryable_error_types=["InvalidRecipient", "TemplateNotFound", "WrongChannel"],
+)
+# Appending facts is idempotent (event ids from the case and journal index): it retries
+# until the store takes them, and the timeline waits rather than moving on without them.
+APPEND_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=5),
+    maximum_attempts=0,
+)
+
+Dispatch = Callable[[ChannelActivities, ChannelRequest], Awaitable[ChannelReceipt]]
+CHANNEL_ACTIVITIES: dict[str, Dispatch] = {
+    "letter": ChannelActivities.send_letter,
+    "registered_letter": ChannelActivities.send_registered_letter,
+    "phone_task": ChannelActivities.create_phone_task,
+    "handoff": ChannelActivities.hand_off_case,
+    "court_file": ChannelActivities.prepare_court_file,
+    "claim_declaration": ChannelActivities.declare_claim,
+}
+
+
+class CaseActivities(CaseWorkflowBase):
+    """Activity calls of the case workflow; every result lands in ``case.actions``."""
+
+    def _activity_timeout(self) -> timedelta:
+        return timedelta(seconds=self._start.activity_timeout_s)
+
+    async def _channel(
+        self,
+        step: PolicyStep,
+        channel: Any,
+        template: str,
+        context: dict[str, str],
+        partner: Any = None,
+        to: Recipient | None = None,
+    ) -> ActionRecord:
+        context = {
+            "creditor_name": self._start.creditor_name,
+            "creditor_address": self._start.creditor_address,
+            "payment_instructions": self._start.payment_instructions,
+            **context,
+        }
+        if to is None and partner in PARTNERS:
+            to = partner_recipient(partner)
+        request = channel_request(
+            self._case,
+            self._start.invoice,
+            step.key,
+            channel,
+            template,
+            context,
+            partner,
+            to or recipient(self._start.invoice),
+        )
+        return await self._record(step.key, step.label, Channel(channel), self._dispatch(request))
+
+    async def _dispatch(self, request: ChannelRequest) -> tuple[str, str, str]:
+        receipt = await workflow.execute_activity_method(
+            CHANNEL_ACTIVITIES[request.channel],
+            request,
+            start_to_close_timeout=self._activity_timeout(),
+            retry_policy=RETRY,
+        )
+        return receipt.reference, request.recipient.name, receipt.summary
+
+    async def _send_email(self, request: EmailRequest) -> tuple[str, str, str]:
+        receipt = await workflow.execute_activity_method(
+            EmailActivities.send_email,
+            request,
+            start_to_close_timeout=self._activity_timeout(),
+            retry_policy=RETRY,
+        )
+        detail = receipt.subject
+        if receipt.resent:
+            detail += " (sent again after an interrupted attempt: same Message-ID, maybe twice)"
+        return receipt.message_id, request.to, detail
+
+    async def _record(
+        self, step: str, label: str, channel: Channel, action: Awaitable[tuple[str, str, str]]
+    ) -> ActionRecord:
+        """Run one activity and record what it did (or why it failed) on the case."""
+        record = ActionRecord(
+            step=step,
+            label=label,
+            channel=channel,
+            done_at=workflow.now(),
+            status="sent",
+            idempotency_key=f"{self._case.case_id}/{step}",
+        )
+        try:
+            record.reference, record.recipient, record.detail = await action
+        except ActivityError as err:
+            cause = err.cause
+            detail = (
+                f"{cause.type}: {cause.message}"
+                if isinstance(cause, ApplicationError)
+                else str(cause or err)
+            )
+            record.status, record.detail = "failed", detail
+        record.done_at = workflow.now()
+        self._case.actions.append(record)
+        return record
+
+    async def _flush_events(self) -> None:
+        """Append the journal's new facts to the case's stream. Ids come from the case and
+        the journal's absolute index, so a retried append records nothing twice; the append
+        retries until it succeeds, so no fact is ever left out of the stream."""
+        case = self._case
+        if not self._store_events or case.journal_flushed >= case.journal_base + len(case.journal):
+            return
+        batch = facts.new_events(case, workflow.info().workflow_id)
+        flushed = case.journal_base + len(case.journal)
+        if batch:
+            request = AppendCaseEvents(
+                stream_id=case.case_id, expected_version=case.events_appended, events=batch
+            )
+            appended = await workflow.execute_activity_method(
+                EventActivities.append_case_events,
+                request,
+                start_to_close_timeout=self._activity_timeout(),
+                retry_policy=APPEND_RETRY,
+            )
+            case.events_appended = appended.version
+        case.journal_flushed = flushed
+
+    def _note_action(self, kind: str, action: ActionRecord, fact: Any) -> None:
+        """Journal an act that was done (failed acts are in ``actions`` only)."""
+        if action.status == "sent":
+            detail = f"{action.label} ({action.channel.value}) {action.reference or ''}".strip()
+            reducer.journal(self._case, action.done_at, kind, detail, fact=fact)

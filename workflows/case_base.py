@@ -1,0 +1,20 @@
+"""The state a case's workflow keeps, shared by its loop, handlers and step executors."""
+
+from __future__ import annotations
+
+from legal import DebtorCalendar
+from schemas.case import CaseStart, CaseView
+from schemas.policy import Policy
+
+
+class CaseWorkflowBase:
+    """One record, ``_case``, holds everything continue-as-new must carry; the rest is
+    rebuilt from the start input (``_start``, whose policy follows migrations)."""
+
+    _start: CaseStart
+    _policy: Policy
+    _case: CaseView
+    _changed: bool
+    _timed_law: bool
+    _store_events: bool
+    _cal: DebtorCalendar | None
