@@ -1,43 +1,49 @@
 """Events that change the course of a case (default-policies.md), as the API accepts them.
 
 Each is sent to the case's workflow as the `apply_event` update (validated first) or the
-`record_event` signal. `by` is filled by the API from the caller when not given.
+`record_event` signal. `by` is the actor: the API sets it from the authenticated caller
+and refuses a body that sets it (it is not in the OpenAPI schema); workflows and
+activities set it themselves.
+
+Every bound here is at least as strict as the domain event each model becomes
+(eventstore/events/*.py): a value the API accepts can always be recorded.
 """
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
-from schemas.money import Amount
+from schemas.bounds import MAX_NAME, MAX_NOTE, MAX_REFERENCE, ApiModel, BoundedDate
+from schemas.money import BoundedAmount
 from schemas.policy import Policy
 
 
-class _Event(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    by: str | None = Field(default=None, max_length=100, description="Who reports it")
+class _Event(ApiModel):
+    by: SkipJsonSchema[str | None] = Field(
+        default=None,
+        max_length=100,
+        description="Who reports it: set by the API from the caller, never by the caller",
+    )
 
 
 class PromiseToPay(_Event):
     type: Literal["promise_to_pay"] = "promise_to_pay"
-    promised_on: date
-    amount: Amount | None = None
-    note: str | None = Field(default=None, max_length=500)
+    promised_on: BoundedDate
+    amount: BoundedAmount | None = None
+    note: str | None = Field(default=None, max_length=MAX_NOTE)
 
 
-class Instalment(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    due_on: date
-    amount: Amount
+class Instalment(ApiModel):
+    due_on: BoundedDate
+    amount: BoundedAmount
 
 
 class PaymentPlanAgreed(_Event):
     type: Literal["payment_plan"] = "payment_plan"
-    agreed_on: date
+    agreed_on: BoundedDate
     instalments: list[Instalment] = Field(min_length=1, max_length=60)
 
     @model_validator(mode="after")
@@ -52,43 +58,46 @@ class PaymentPlanAgreed(_Event):
 
 class DisputeOpened(_Event):
     type: Literal["dispute_opened"] = "dispute_opened"
-    reason: str = Field(min_length=1, max_length=500)
+    reason: str = Field(min_length=1, max_length=MAX_NOTE)
 
 
 class DisputeResolved(_Event):
     type: Literal["dispute_resolved"] = "dispute_resolved"
     outcome: Literal["upheld", "rejected"]
-    credit_note_amount: Amount | None = Field(
+    credit_note_amount: BoundedAmount | None = Field(
         default=None, description="Upheld in part: the credit note; upheld without it: cancel"
     )
-    note: str | None = Field(default=None, max_length=500)
+    note: str | None = Field(default=None, max_length=MAX_NOTE)
 
 
 class CreditNote(_Event):
     type: Literal["credit_note"] = "credit_note"
-    amount: Amount
-    reference: str = Field(min_length=1, max_length=100)
-    issued_on: date
+    amount: BoundedAmount
+    reference: str = Field(min_length=1, max_length=MAX_REFERENCE)
+    issued_on: BoundedDate
 
 
 class OperatorPause(_Event):
     type: Literal["pause"] = "pause"
-    reason: str = Field(min_length=1, max_length=500)
+    reason: str = Field(min_length=1, max_length=MAX_NOTE)
 
 
 class OperatorResume(_Event):
     type: Literal["resume"] = "resume"
-    reason: str = Field(default="resumed", max_length=500)
+    reason: str = Field(default="resumed", min_length=1, max_length=MAX_NOTE)
 
 
 class InsolvencyPublished(_Event):
     type: Literal["insolvency"] = "insolvency"
-    published_on: date = Field(description="BODACC publication date")
+    published_on: BoundedDate = Field(
+        description="BODACC publication date, between 2000-01-01 and 2100-12-31"
+    )
     proceeding: Literal["sauvegarde", "redressement", "liquidation"]
-    mandataire: str = Field(min_length=1, max_length=200)
+    mandataire: str = Field(min_length=1, max_length=MAX_NAME)
     court: str = Field(
         default="tribunal de la procédure (non précisé)",
-        max_length=200,
+        min_length=1,
+        max_length=MAX_NAME,
         description="Court that opened the proceeding",
     )
 
@@ -96,21 +105,46 @@ class InsolvencyPublished(_Event):
 class EInvoicingStatus(_Event):
     type: Literal["einvoicing_status"] = "einvoicing_status"
     code: Literal[200, 206, 207, 208, 209, 210, 211, 212, 213, 220, 224, 225, 226, 227, 228]
-    reported_on: date
-    amount: Amount | None = Field(default=None, description="For 212 (collected)")
+    reported_on: BoundedDate
+    amount: BoundedAmount | None = Field(default=None, description="For 212 (collected)")
+    status_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_REFERENCE,
+        description="The platform's own status id: a redelivery is a no-op",
+    )
 
 
 class RegisteredLetterStatus(_Event):
     type: Literal["registered_letter_status"] = "registered_letter_status"
     status: Literal["presented", "delivered", "not_collected", "refused", "wrong_address"]
-    on: date
+    on: BoundedDate
 
 
 class PhoneOutcome(_Event):
+    # The rules of _details, stated for clients (and generators) in the schema.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "allOf": [
+                {
+                    "if": {"properties": {"outcome": {"const": "promise"}}},
+                    "then": {"required": ["promised_on"]},
+                },
+                {
+                    "if": {"properties": {"outcome": {"const": "dispute"}}},
+                    "then": {
+                        "required": ["reason"],
+                        "properties": {"reason": {"type": "string", "minLength": 1}},
+                    },
+                },
+            ]
+        }
+    )
+
     type: Literal["phone_outcome"] = "phone_outcome"
     outcome: Literal["reached", "promise", "dispute", "no_answer"]
-    promised_on: date | None = None
-    reason: str | None = Field(default=None, max_length=500)
+    promised_on: BoundedDate | None = None
+    reason: str | None = Field(default=None, max_length=MAX_NOTE)
 
     @model_validator(mode="after")
     def _details(self) -> PhoneOutcome:
@@ -122,6 +156,13 @@ class PhoneOutcome(_Event):
 
 
 class PartnerReport(_Event):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "if": {"properties": {"status": {"const": "amount_collected"}}},
+            "then": {"required": ["amount"], "properties": {"amount": {"type": "string"}}},
+        }
+    )
+
     type: Literal["partner_report"] = "partner_report"
     status: Literal[
         "accepted",
@@ -131,10 +172,16 @@ class PartnerReport(_Event):
         "enforcement_measure",
         "closed",
     ]
-    on: date
-    amount: Amount | None = None
+    on: BoundedDate
+    amount: BoundedAmount | None = None
     result: Literal["uncollectable", "withdrawn"] | None = None
-    note: str | None = Field(default=None, max_length=500)
+    note: str | None = Field(default=None, max_length=MAX_NOTE)
+    report_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_REFERENCE,
+        description="the partner's own event id: a redelivery is a no-op",
+    )
 
     @model_validator(mode="after")
     def _details(self) -> PartnerReport:
@@ -149,15 +196,27 @@ class MigratePolicy(_Event):
     The API fills ``policy`` from the catalog; steps already done keep their place."""
 
     type: Literal["migrate_policy"] = "migrate_policy"
-    policy_id: str = Field(pattern=r"^[a-z0-9-]{1,64}$")
-    reason: str = Field(min_length=1, max_length=500)
-    policy: Policy | None = Field(default=None, description="Set by the API, not the caller")
+    policy_id: str = Field(pattern=r"^[a-z0-9-]{1,64}$", max_length=64)
+    reason: str = Field(min_length=1, max_length=MAX_NOTE)
+    policy: SkipJsonSchema[Policy | None] = Field(
+        default=None, description="Set by the API from the catalog, not the caller"
+    )
 
 
 class CloseCase(_Event):
     type: Literal["close"] = "close"
     outcome: Literal["written_off", "handed_over", "cancelled"]
-    reason: str = Field(min_length=1, max_length=500)
+    reason: str = Field(min_length=1, max_length=MAX_NOTE)
+
+
+class RetryStep(_Event):
+    """An operator re-runs a step of the case that failed (a letter, an email, a hand-off)."""
+
+    type: Literal["retry_step"] = "retry_step"
+    step: str = Field(
+        pattern=r"^[a-z0-9_]{1,64}$", max_length=64, description="The failed step's key"
+    )
+    note: str | None = Field(default=None, max_length=MAX_NOTE)
 
 
 CaseEvent = Annotated[
@@ -174,7 +233,8 @@ CaseEvent = Annotated[
     | PhoneOutcome
     | PartnerReport
     | MigratePolicy
-    | CloseCase,
+    | CloseCase
+    | RetryStep,
     Field(discriminator="type"),
 ]
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import date
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
+from pydantic import ConfigDict, EmailStr, Field, field_validator, model_validator
 from stdnum.fr import siren as siren_check
 
-from schemas.money import Amount
+from schemas.bounds import MAX_NAME, ApiModel, BoundedDate
+from schemas.money import BoundedAmount
 
 
 class DebtorKind(StrEnum):
@@ -20,14 +20,28 @@ class DebtorKind(StrEnum):
     public = "public"
 
 
-class Address(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class Address(ApiModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        # The French rule below, stated for clients: in France (the default), 5 digits.
+        json_schema_extra={
+            "if": {"properties": {"country": {"const": "FR"}}},
+            "then": {"properties": {"postal_code": {"pattern": r"^[0-9]{5}$"}}},
+        },
+    )
 
-    line1: str = Field(min_length=1, max_length=200)
-    line2: str | None = Field(default=None, max_length=200)
+    line1: str = Field(min_length=1, max_length=MAX_NAME)
+    line2: str | None = Field(default=None, max_length=MAX_NAME)
     postal_code: str = Field(min_length=1, max_length=16)
     city: str = Field(min_length=1, max_length=100)
-    country: str = Field(default="FR", pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")
+    country: str = Field(
+        default="FR",
+        min_length=2,
+        max_length=2,
+        pattern=r"^[A-Z]{2}$",
+        description="ISO 3166-1 alpha-2",
+    )
 
     @model_validator(mode="after")
     def _french_postal_code(self) -> Address:
@@ -36,16 +50,31 @@ class Address(BaseModel):
         return self
 
 
-class Debtor(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class Debtor(ApiModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        json_schema_extra={
+            "if": {"properties": {"kind": {"const": "business"}}},
+            "then": {"required": ["siren"]},
+        },
+    )
 
     kind: DebtorKind
-    name: str = Field(min_length=1, max_length=200)
-    siren: str | None = Field(default=None, description="Required for business debtors")
-    email: EmailStr
+    name: str = Field(min_length=1, max_length=MAX_NAME)
+    siren: str | None = Field(
+        default=None,
+        min_length=9,
+        max_length=11,
+        pattern=r"^[0-9]{3}[ .]?[0-9]{3}[ .]?[0-9]{3}$",
+        description="Required for business debtors: 9 digits with a valid Luhn checksum "
+        "(spaces or dots between groups allowed, e.g. 732 829 320)",
+    )
+    email: Annotated[EmailStr, Field(max_length=254)]
     phone: str | None = Field(
         default=None,
         pattern=r"^\+?[0-9 .()-]{6,20}$",
+        max_length=21,
         description="Number an operator calls for the phone step",
     )
     address: Address
@@ -67,7 +96,7 @@ class Debtor(BaseModel):
         return self
 
 
-class InvoiceIn(BaseModel):
+class InvoiceIn(ApiModel):
     """Body of POST /v1/invoices."""
 
     model_config = ConfigDict(
@@ -99,15 +128,16 @@ class InvoiceIn(BaseModel):
     )
 
     invoice_number: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][\w./-]*$")
-    issue_date: date
-    due_date: date
+    issue_date: BoundedDate
+    due_date: BoundedDate
     currency: Literal["EUR"] = Field(description="Only EUR for now")
-    amount_due: Amount
+    amount_due: BoundedAmount
     debtor: Debtor
     policy: str | None = Field(
         default=None,
         description="Collection policy id; by default the one for the debtor's kind",
         pattern=r"^[a-z0-9-]{1,64}$",
+        max_length=64,
     )
 
     @model_validator(mode="after")

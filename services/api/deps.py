@@ -5,15 +5,16 @@ from __future__ import annotations
 import hmac
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 
 from legal import RateTable
-from services.api.errors import ApiError
+from services.api.errors import ApiError, field_error
 from services.api.keys import Principal, Role
 from services.config import Settings
 
@@ -74,3 +75,14 @@ def require(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]:
 ErpPrincipal = Annotated[Principal, Depends(require(Role.erp))]
 ReaderPrincipal = Annotated[Principal, Depends(require(Role.operator, Role.auditor))]
 PayerPrincipal = Annotated[Principal, Depends(require(Role.erp, Role.operator))]
+OperatorPrincipal = Annotated[Principal, Depends(require(Role.operator))]
+
+Reported = TypeVar("Reported", bound=BaseModel)
+
+
+def attributed(event: Reported, principal: Principal) -> Reported:
+    """``event`` with ``by`` set to the caller's actor id. Who did it comes from the key,
+    never from the body: a body naming ``by`` (even null) is refused (422)."""
+    if "by" in event.model_fields_set:
+        raise field_error("by", "is set from your API key; do not send it")
+    return event.model_copy(update={"by": principal.actor})

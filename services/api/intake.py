@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
-from temporalio.client import Client
+from temporalio.client import Client, RPCTimeoutOrCancelledError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
@@ -16,8 +17,8 @@ from schemas.case import CaseCreated, CaseStart
 from schemas.invoice import InvoiceIn
 from services.api.case_ids import case_id_for, workflow_id_for
 from services.api.deps import Runtime
-from services.api.errors import ApiError, field_error
-from services.db.tables import cases
+from services.api.errors import ApiError, field_error, temporal_error
+from storage.tables import cases
 from workflows.collection_case import CollectionCaseWorkflow
 
 
@@ -98,31 +99,36 @@ async def register_invoice(
 
 async def _start_workflow(runtime: Runtime, start: CaseStart, workflow_id: str) -> None:
     client: Client = runtime.temporal
+    timeout = _timeout(runtime)
     try:
-        await client.start_workflow(
-            CollectionCaseWorkflow.run,
-            start,
-            id=workflow_id,
-            task_queue=runtime.settings.task_queue,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            rpc_timeout=_timeout(runtime),
-        )
+        # The SDK retries a failing RPC on its own; the overall bound keeps the answer
+        # (503, row rolled back) within the configured timeout plus a margin.
+        async with asyncio.timeout(timeout.total_seconds() + GRACE_S):
+            await client.start_workflow(
+                CollectionCaseWorkflow.run,
+                start,
+                id=workflow_id,
+                task_queue=runtime.settings.task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                rpc_timeout=timeout,
+            )
     except WorkflowAlreadyStartedError:
         return  # closed earlier under this id: the case exists
-    except (RPCError, RuntimeError) as err:
-        raise temporal_unavailable(err) from err
+    except (RPCError, RPCTimeoutOrCancelledError, TimeoutError, RuntimeError) as err:
+        raise temporal_error(err, timeout.total_seconds()) from err
 
 
 def _timeout(runtime: Runtime) -> timedelta:
     return timedelta(seconds=runtime.settings.temporal_rpc_timeout_s)
 
 
-def temporal_unavailable(err: Exception) -> ApiError:
-    """503: the workflow engine did not answer; nothing was recorded."""
-    return ApiError(
-        503,
-        "temporal_unavailable",
-        "the workflow engine is unavailable; nothing was recorded, retry later",
-        {"cause": str(err)[:200]},
-    )
+GRACE_S = 1.0
+"""Margin over TEMPORAL_RPC_TIMEOUT_S before a call to Temporal is given up."""
+
+
+def temporal_unavailable(err: BaseException, timeout_s: float | None = None) -> ApiError:
+    """503 with Retry-After: the workflow engine (or a worker) did not answer.
+
+    Kept for existing callers; see services.api.errors.temporal_error."""
+    return temporal_error(err, timeout_s)

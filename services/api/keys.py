@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from dataclasses import dataclass
 from enum import StrEnum
@@ -14,10 +15,27 @@ class Role(StrEnum):
     auditor = "auditor"
 
 
+def key_id(key: str) -> str:
+    """A stable, non-secret name for a key: the first 8 hex digits of its SHA-256."""
+    return hashlib.sha256(key.encode()).hexdigest()[:8]
+
+
 @dataclass(frozen=True)
 class Principal:
     role: Role
     tenant: str
+    key_id: str = ""
+    """``key_id(key)`` of the key that authenticated (empty for an internal caller)."""
+
+    @property
+    def actor(self) -> str:
+        """Who did it, as case events record it (``by``): ``operator:3f2a9c1e@acme``.
+
+        Derived from the key, never from a request body, and safe to show: the key cannot
+        be recovered from it."""
+        if not self.key_id:
+            return f"{self.role.value}@{self.tenant}"
+        return f"{self.role.value}:{self.key_id}@{self.tenant}"
 
 
 def parse_api_keys(spec: str) -> dict[str, Principal]:
@@ -35,7 +53,7 @@ def parse_api_keys(spec: str) -> dict[str, Principal]:
             raise ValueError(f"RECOUVRE_API_KEYS: unknown role {role!r} (erp, operator, auditor)")
         if len(key) < 16:
             raise ValueError("RECOUVRE_API_KEYS: keys must be at least 16 characters")
-        keys[key] = Principal(Role(role), tenant)
+        keys[key] = Principal(Role(role), tenant, key_id(key))
     if not keys:
         raise ValueError("RECOUVRE_API_KEYS is empty")
     return keys

@@ -48,9 +48,7 @@ async def record_read(
     new = NewEvent.of(
         event,
         event_id=uuid.uuid4(),  # each read is a fact of its own: nothing to deduplicate
-        metadata=EventMetadata(
-            tenant=principal.tenant, actor=f"{principal.role.value}@{principal.tenant}"
-        ),
+        metadata=EventMetadata(tenant=principal.tenant, actor=principal.actor),
     )
     store = EventStore(engine)
     try:

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from eventstore.events import AuditedRead, AuditorRead
 from eventstore.store import EventStore
 from tests.audit.conftest import AuditApi, AuditedCase
+from tests.support.service import AUDITOR_ACTOR
 
 
 def _reads(case_id: str) -> list[tuple[str, str]]:
@@ -79,7 +80,7 @@ async def test_every_auditor_read_is_recorded_in_the_tenants_chained_trail(
         (AuditedRead.case_events, case_id, "auditor", "acme"),
     ]
     assert reads[3].case_ids == (case_id,)
-    assert {r.metadata.actor for r in recorded} == {"auditor@acme"}
+    assert {r.metadata.actor for r in recorded} == {AUDITOR_ACTOR}
     assert sorted(a.headers["X-Audit-Read"] for a in both) == [
         f"audit:acme@{before + 5}",
         f"audit:acme@{before + 6}",

@@ -26,6 +26,7 @@ from tests.audit.conftest import (
     pay_in_full,
     wait_closed,
 )
+from tests.support.service import AUDITOR_ACTOR
 
 STARTED = "EVENT_TYPE_WORKFLOW_EXECUTION_STARTED"
 
@@ -130,7 +131,7 @@ async def test_the_dossier_holds_summary_stream_history_documents_and_a_true_man
 
     manifest = json.loads(files["manifest.json"])
     assert manifest["case_id"] == reminded_case.case_id
-    assert manifest["generated_by"] == "auditor@acme"
+    assert manifest["generated_by"] == AUDITOR_ACTOR
     assert datetime.fromisoformat(manifest["generated_at"]).tzinfo is not None
     assert [f["path"] for f in manifest["files"]] == list(files)[:-1]
     for entry in manifest["files"]:

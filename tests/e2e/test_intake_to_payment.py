@@ -7,7 +7,7 @@ import asyncio
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.db.tables import cases, deliveries
+from storage.tables import cases, deliveries
 from tests.conftest import Smtp
 from tests.e2e.conftest import Service
 from tests.support.histories import record_history

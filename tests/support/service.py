@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import httpx
 from temporalio.testing import WorkflowEnvironment
 
+from services.api.keys import key_id
 from services.config import Settings
 from tests.support.smtp import Smtp
 
@@ -19,6 +20,8 @@ KEYS = {
     "other_erp": "erp-key-other-0123456789",
     "other_operator": "operator-key-other-0123456789",
 }
+AUDITOR_ACTOR = f"auditor:{key_id(KEYS['auditor'])}@acme"
+"""Who the audit trail names for the auditor key: the key's id, never the key."""
 KEY_SPEC = ",".join(
     [
         f"{KEYS['erp']}=erp:acme",

@@ -32,7 +32,7 @@ from services.audit.case_records import (
     tenant_cases,
 )
 from services.audit.dossier import DossierInput, build_dossier
-from services.audit.history import HistoryNotFound, TemporalUnavailable, fetch_history
+from services.audit.history import HistoryNotFound, TemporalUnavailable, fetch_runs
 from services.audit.models import AuditorReads, ReplayReport, ReplayRequest, StreamExport
 from services.audit.reads import list_reads, record_read
 from services.audit.replay import not_found, replay_cases, totals
@@ -77,9 +77,10 @@ async def record_auditor_read(
     return {**NO_STORE, "X-Audit-Read": f"{recorded.stream_id}@{recorded.version}"}
 
 
-async def _history(runtime: Runtime, case: CaseRecord) -> WorkflowHistory:
+async def _runs(runtime: Runtime, case: CaseRecord) -> list[tuple[str, WorkflowHistory]]:
+    """Every run of the case's workflow, oldest first (continue-as-new starts new runs)."""
     try:
-        return await fetch_history(runtime.temporal, case.workflow_id, _timeout(runtime))
+        return await fetch_runs(runtime.temporal, case.workflow_id, _timeout(runtime))
     except HistoryNotFound as err:
         raise ApiError(
             404, "not_found", f"Temporal has no history for case {case.case_id} any more"
@@ -119,14 +120,24 @@ async def get_case_events(
     response_class=Response,
 )
 async def get_case_history(
-    case_id: str, principal: AuditorPrincipal, runtime: RuntimeDep
+    case_id: str,
+    principal: AuditorPrincipal,
+    runtime: RuntimeDep,
+    run_id: Annotated[str | None, Query(max_length=64, pattern=r"^[0-9a-f-]+$")] = None,
 ) -> Response:
-    """The case's Temporal workflow history (latest run), as Temporal exports it: it loads
-    back with WorkflowHistory.from_json and replays with the Temporal tools."""
+    """The case's Temporal workflow history, as Temporal exports it: it loads back with
+    WorkflowHistory.from_json and replays with the Temporal tools. The latest run by
+    default; ``X-Workflow-Runs`` lists every run id, oldest first (a long case continues
+    as new), and ``?run_id=`` returns an earlier one."""
     case = await _case(runtime, principal, case_id)
-    history = await _history(runtime, case)
+    runs = await _runs(runtime, case)
+    chosen = dict(runs).get(run_id) if run_id else runs[-1][1]
+    if chosen is None:
+        raise ApiError(404, "not_found", f"case {case.case_id} has no run {run_id}")
+    history = chosen
     headers = await record_auditor_read(runtime, principal, AuditedRead.case_history, case_id)
     headers["X-Workflow-Id"] = case.workflow_id
+    headers["X-Workflow-Runs"] = ",".join(run for run, _ in runs)
     return Response(content=history.to_json(), media_type="application/json", headers=headers)
 
 
@@ -148,13 +159,14 @@ async def get_case_dossier(
     and size of each file, when and for whom it was generated)."""
     case = await _case(runtime, principal, case_id)
     handle = runtime.temporal.get_workflow_handle(case.workflow_id)
-    view, stream, (emails, documents), proofs, history = await asyncio.gather(
+    view, stream, (emails, documents), proofs, runs = await asyncio.gather(
         case_state(runtime, handle),
         export_stream(runtime.engine, case_stream_id(case.case_id)),
         case_documents(runtime.engine, case.case_id),
         case_proofs(runtime.engine, case.case_id),
-        _history(runtime, case),
+        _runs(runtime, case),
     )
+    history = runs[-1][1]
     dossier = await asyncio.to_thread(
         build_dossier,
         DossierInput(
@@ -162,12 +174,13 @@ async def get_case_dossier(
             view=view,
             stream=stream,
             history_json=history.to_json(),
-            history_events=len(history.events),
+            history_events=sum(len(run.events) for _, run in runs),
+            earlier_runs=[(run_id, run.to_json()) for run_id, run in runs[:-1]],
             emails=emails,
             documents=documents,
             proofs=proofs,
             generated_at=datetime.now(UTC),
-            generated_by=f"{principal.role.value}@{principal.tenant}",
+            generated_by=principal.actor,
         ),
     )
     headers = await record_auditor_read(runtime, principal, AuditedRead.case_dossier, case_id)

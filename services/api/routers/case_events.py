@@ -1,18 +1,21 @@
 """Events that change a case's course, one endpoint each (default-policies.md's table).
 
-Every endpoint validates its body, checks the caller's role, and sends the event to
-the case's workflow as the `apply_event` update: the workflow refuses an event that
-cannot apply (409 for the case's state, 422 for a field) before anything changes.
+Every endpoint validates its body, checks the caller's role, records the caller's actor id
+as the event's `by` (a body naming `by` is refused), and sends the event to the case's
+workflow as the `apply_event` update: the workflow refuses an event that cannot apply (409
+for the case's state, 422 for a field) before anything changes. Each answers a `CaseAck`,
+not the case: ERP keys may not read cases; operators GET the case for the rest.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Body, Depends, Path
+from pydantic import ConfigDict, Field, ValidationError
 
 from policies.catalog import load_catalog
-from schemas.case import CaseView
+from schemas.bounds import MAX_NOTE, ApiModel
 from schemas.case_events import (
     CaseEventEnvelope,
     CloseCase,
@@ -29,9 +32,11 @@ from schemas.case_events import (
     PhoneOutcome,
     PromiseToPay,
     RegisteredLetterStatus,
+    RetryStep,
 )
+from services.api.acks import CaseAck, ack
 from services.api.case_access import case_handle, case_update
-from services.api.deps import Runtime, RuntimeDep, require
+from services.api.deps import OperatorPrincipal, Runtime, RuntimeDep, attributed, require
 from services.api.errors import ErrorResponse, field_error
 from services.api.keys import Principal, Role
 
@@ -44,15 +49,15 @@ ErpOrOperator = require(Role.erp, Role.operator)
 Erp = require(Role.erp)
 
 
-async def _send(runtime: Runtime, principal: Principal, case_id: str, event: Any) -> CaseView:
-    if event.by is None:
-        event = event.model_copy(update={"by": f"{principal.role.value}@{principal.tenant}"})
+async def _send(runtime: Runtime, principal: Principal, case_id: str, event: Any) -> CaseAck:
+    event = attributed(event, principal)
     handle = await case_handle(runtime, principal.tenant, case_id)
-    return await case_update(runtime, handle, "apply_event", CaseEventEnvelope(event=event))
+    case = await case_update(runtime, handle, "apply_event", CaseEventEnvelope(event=event))
+    return ack(case)
 
 
 def _route(path: str, operation_id: str, body: type[Any], role: Any, doc: str) -> None:
-    async def endpoint(case_id: str, event: Any, principal: Any, runtime: Any) -> CaseView:
+    async def endpoint(case_id: str, event: Any, principal: Any, runtime: Any) -> CaseAck:
         return await _send(runtime, principal, case_id, event)
 
     # Real objects, not the strings postponed annotations would leave: FastAPI reads these.
@@ -61,7 +66,7 @@ def _route(path: str, operation_id: str, body: type[Any], role: Any, doc: str) -
         "event": body,
         "principal": Annotated[Principal, Depends(role)],
         "runtime": RuntimeDep,
-        "return": CaseView,
+        "return": CaseAck,
     }
     endpoint.__doc__ = doc
     router.add_api_route(
@@ -174,9 +179,9 @@ _route(
 async def migrate_policy(
     case_id: str,
     migration: MigratePolicy,
-    principal: Annotated[Principal, Depends(Operator)],
+    principal: OperatorPrincipal,
     runtime: RuntimeDep,
-) -> CaseView:
+) -> CaseAck:
     """Move a running case to another policy (or a newer version of its own): editing a
     policy file affects new cases only, so existing ones move only when an operator says so.
     Steps already taken keep their place; the reason and the operator are recorded."""
@@ -185,3 +190,31 @@ async def migrate_policy(
     except KeyError:
         raise field_error("policy_id", f"unknown policy {migration.policy_id!r}") from None
     return await _send(runtime, principal, case_id, migration.model_copy(update={"policy": policy}))
+
+
+class RetryStepIn(ApiModel):
+    """Body of POST /v1/cases/{case_id}/steps/{step}/retry (optional)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    note: str | None = Field(default=None, max_length=MAX_NOTE, description="Why it is retried")
+
+
+@router.post("/{case_id}/steps/{step}/retry", operation_id="retryStep", responses=RESPONSES)
+async def retry_step(
+    case_id: str,
+    step: Annotated[str, Path(pattern=r"^[a-z0-9_]{1,64}$", description="The failed step's key")],
+    principal: OperatorPrincipal,
+    runtime: RuntimeDep,
+    body: Annotated[RetryStepIn | None, Body()] = None,
+) -> CaseAck:
+    """Re-run a step that failed and blocks the case (e.g. a letter the provider refused),
+    with the same idempotency key: it happens at most once. 409 if that step has not failed."""
+    note = body.note if body is not None else None
+    try:
+        event = RetryStep(step=step, note=note)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "step"
+        raise field_error(where, str(first["msg"])) from None
+    return await _send(runtime, principal, case_id, event)

@@ -1,20 +1,23 @@
-"""Operators and auditors read a case; ERPs and operators report payments."""
+"""Operators and auditors read a case; ERPs and operators report payments (answered by a
+`CaseAck`, not the case: ERP keys may not read cases)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from eventstore.events.audit import AuditedRead
 from legal import LegalError
 from schemas.case import CaseView, PaymentIn
 from schemas.money import Balance
+from services.api.acks import CaseAck, ack
 from services.api.case_access import case_handle, case_state, case_update
-from services.api.deps import PayerPrincipal, ReaderPrincipal, RuntimeDep
+from services.api.case_progress import PendingAction, StreamStatus, case_pending_actions
+from services.api.deps import PayerPrincipal, ReaderPrincipal, RuntimeDep, attributed
 from services.api.errors import ApiError, ErrorResponse, field_error
 from services.api.keys import Role
 from services.api.routers.audit import record_auditor_read
@@ -42,9 +45,12 @@ class ClaimToDate(BaseModel):
 
 
 class CaseDetail(CaseView):
-    """The live case plus what it claims today."""
+    """The live case plus what it claims today, its stream's completeness, and the outside
+    actions still being retried (a case waiting on a failing append or provider shows it)."""
 
     claim_to_date: ClaimToDate
+    stream: StreamStatus
+    pending_actions: list[PendingAction] = Field(default_factory=list)
 
 
 def _claim(runtime: RuntimeDep, case: CaseView) -> ClaimToDate:
@@ -72,8 +78,16 @@ def _claim(runtime: RuntimeDep, case: CaseView) -> ClaimToDate:
 async def get_case(case_id: str, principal: ReaderPrincipal, runtime: RuntimeDep) -> CaseDetail:
     """The live case: stage, balance, holds and their reasons, actions done, the next step
     and why, the prescription date, the journal, and the claim (penalties) as of today."""
-    case = await case_state(runtime, await case_handle(runtime, principal.tenant, case_id))
-    detail = CaseDetail(**case.model_dump(), claim_to_date=_claim(runtime, case))
+    handle = await case_handle(runtime, principal.tenant, case_id)
+    case = await case_state(runtime, handle)
+    detail = CaseDetail(
+        **case.model_dump(),
+        claim_to_date=_claim(runtime, case),
+        stream=StreamStatus.of(case),
+        pending_actions=await case_pending_actions(
+            handle, timedelta(seconds=runtime.settings.temporal_rpc_timeout_s)
+        ),
+    )
     if principal.role is Role.auditor:  # every auditor read leaves a trace (issue 4)
         await record_auditor_read(runtime, principal, AuditedRead.case, case_id)
     return detail
@@ -82,26 +96,32 @@ async def get_case(case_id: str, principal: ReaderPrincipal, runtime: RuntimeDep
 @router.post(
     "/{case_id}/payments",
     operation_id="recordPayment",
-    responses={**NOT_FOUND, 422: {"model": ErrorResponse}},
+    responses={**NOT_FOUND, 409: {"model": ErrorResponse}, 422: {"model": ErrorResponse}},
 )
 async def post_payment(
     case_id: str, payment: PaymentIn, principal: PayerPrincipal, runtime: RuntimeDep
-) -> CaseView:
+) -> CaseAck:
     """Apply a payment. Partial: the balance drops and the timeline goes on; full: the case
     closes as paid. More than the balance: 422. The same reference and amount again: no effect.
-    """
+    Any other payment on a closed case: 409."""
     if payment.paid_on > datetime.now(UTC).date():
         raise field_error("paid_on", "must not be in the future")
+    payment = attributed(payment, principal)
     handle = await case_handle(runtime, principal.tenant, case_id)
     try:
-        return await case_update(runtime, handle, "apply_payment", payment)
+        update_id = f"payment/{payment.reference}/{payment.amount}"
+        return ack(await case_update(runtime, handle, "apply_payment", payment, update_id))
     except ApiError as err:
         if err.code != "case_closed":
             raise
-    # The workflow has finished (case closed): a retry of a recorded payment is fine.
+    # The workflow has finished (case closed): a retry of a recorded payment is fine; a
+    # reused reference is the body's fault (422); any other payment, the case's state (409).
     state = await case_state(runtime, handle)
     try:
         check_payment(state, payment)
     except PaymentRejected as rejected:
-        raise field_error(rejected.field, rejected.message) from None
-    return state
+        if rejected.field == "reference":
+            raise field_error(rejected.field, rejected.message) from None
+        outcome = state.outcome.value if state.outcome else "closed"
+        raise ApiError(409, "case_closed", f"the case is closed ({outcome})") from None
+    return ack(state)

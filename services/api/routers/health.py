@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from services.api.deps import RuntimeDep
+from services.api.errors import RETRY_AFTER_S
 
 router = APIRouter(tags=["health"])
 CHECK_TIMEOUT_S = 3.0
@@ -36,11 +37,14 @@ async def _temporal_ok(runtime: RuntimeDep) -> bool:
 
 @router.get("/healthz", operation_id="health")
 async def health(runtime: RuntimeDep) -> JSONResponse:
-    """200 when PostgreSQL and Temporal both answer, 503 naming what is down. No auth."""
+    """200 when PostgreSQL and Temporal both answer, 503 naming what is down (with
+    Retry-After). No auth."""
     database, temporal = await asyncio.gather(_database_ok(runtime), _temporal_ok(runtime))
     body = {
         "status": "ok" if database and temporal else "degraded",
         "database": "ok" if database else "down",
         "temporal": "ok" if temporal else "down",
     }
-    return JSONResponse(status_code=200 if database and temporal else 503, content=body)
+    if database and temporal:
+        return JSONResponse(status_code=200, content=body)
+    return JSONResponse(status_code=503, content=body, headers={"Retry-After": str(RETRY_AFTER_S)})

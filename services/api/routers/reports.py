@@ -7,7 +7,6 @@ says the last event position it includes, and `GET /v1/cases?after_position=N` w
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
@@ -18,6 +17,7 @@ from projections.calendar import today
 from projections.dso import DsoReport, dso_report
 from projections.listing import CaseListPage, CaseQuery, list_cases
 from projections.projector import wait_for_position
+from schemas.bounds import BoundedDate
 from services.api.deps import ReaderPrincipal, RuntimeDep
 from services.api.errors import ApiError, ErrorResponse
 
@@ -33,6 +33,7 @@ class CaseListParams(CaseQuery):
     after_position: int | None = Field(
         default=None,
         ge=0,
+        le=2**62,
         description="Wait until the list includes this event position (read your writes)",
     )
 
@@ -40,7 +41,7 @@ class CaseListParams(CaseQuery):
 class AgedBalanceParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    as_of: date | None = Field(default=None, description="Default today (Paris)")
+    as_of: BoundedDate | None = Field(default=None, description="Default today (Paris)")
     by: Literal["tenant", "debtor"] = Field(
         default="tenant", description="`debtor` adds one line per debtor"
     )
@@ -49,8 +50,8 @@ class AgedBalanceParams(BaseModel):
 class DsoParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    from_: date = Field(alias="from", description="First day of the range")
-    to: date = Field(description="Last day of the range (a point of its own)")
+    from_: BoundedDate = Field(alias="from", description="First day of the range")
+    to: BoundedDate = Field(description="Last day of the range (a point of its own)")
 
     @model_validator(mode="after")
     def _range(self) -> DsoParams:

@@ -6,22 +6,21 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel
 from sqlalchemy import select, update
 
-from activities.channel_activities import channel_outbox
-from schemas.case import CaseView
 from schemas.case_events import CaseEventEnvelope, PhoneOutcome
 from schemas.money import Balance
+from services.api.acks import CaseAck, ack
 from services.api.case_access import case_handle, case_update
-from services.api.deps import Runtime, RuntimeDep, require
+from services.api.deps import OperatorPrincipal, Runtime, RuntimeDep, attributed
 from services.api.errors import ApiError, ErrorResponse
-from services.api.keys import Principal, Role
-from services.db.tables import cases
+from storage.tables import cases, channel_outbox
 
 router = APIRouter(prefix="/v1/tasks", tags=["operator tasks"])
-OperatorPrincipal = Annotated[Principal, Depends(require(Role.operator))]
+OPEN, DONE, MOOT = "recorded", "done", "moot"
+"""A phone task's ``channel_outbox.status``: open, answered, or closed with its case."""
 RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorResponse} for code in (404, 409, 422, 503)
 }
@@ -70,7 +69,7 @@ async def _open_tasks(runtime: Runtime, tenant: str, limit: int) -> list[PhoneTa
         .where(
             cases.c.tenant == tenant,
             channel_outbox.c.channel == "phone_task",
-            channel_outbox.c.status == "recorded",
+            channel_outbox.c.status == OPEN,
         )
         .order_by(channel_outbox.c.created_at)
         .limit(limit)
@@ -90,35 +89,80 @@ async def list_tasks(
     return TaskList(tasks=await _open_tasks(runtime, principal.tenant, limit))
 
 
-@router.post("/{task_id}/outcome", operation_id="recordPhoneTaskOutcome", responses=RESPONSES)
-async def post_outcome(
-    task_id: str, outcome: PhoneOutcome, principal: OperatorPrincipal, runtime: RuntimeDep
-) -> CaseView:
-    """Record the call's result (reached, promise with date, dispute with reason, no
-    answer); the case's workflow acts on it, and the task is closed."""
-    query = (
-        select(channel_outbox.c.case_id, channel_outbox.c.status)
-        .join(cases, cases.c.case_id == channel_outbox.c.case_id)
+async def _claim(runtime: Runtime, tenant: str, task_id: str) -> str:
+    """Close the open task in one conditional UPDATE: of two concurrent outcomes, exactly
+    one claims it; the other gets 409. Returns the task's case."""
+    claim = (
+        update(channel_outbox)
         .where(
             channel_outbox.c.reference == task_id,
             channel_outbox.c.channel == "phone_task",
-            cases.c.tenant == principal.tenant,
+            channel_outbox.c.status == OPEN,
+            channel_outbox.c.case_id == cases.c.case_id,
+            cases.c.tenant == tenant,
         )
+        .values(status=DONE)
+        .returning(channel_outbox.c.case_id)
     )
-    async with runtime.engine.connect() as conn:
-        found = (await conn.execute(query)).first()
-    if found is None:
+    async with runtime.engine.begin() as conn:
+        claimed = (await conn.execute(claim)).scalar_one_or_none()
+        if claimed is not None:
+            return str(claimed)
+        exists = (
+            await conn.execute(
+                select(channel_outbox.c.status)
+                .join(cases, cases.c.case_id == channel_outbox.c.case_id)
+                .where(
+                    channel_outbox.c.reference == task_id,
+                    channel_outbox.c.channel == "phone_task",
+                    cases.c.tenant == tenant,
+                )
+            )
+        ).first()
+    if exists is None:
         raise ApiError(404, "not_found", f"no phone task {task_id}")
-    if found.status != "recorded":
-        raise ApiError(409, "conflict", f"task {task_id} already has an outcome")
-    if outcome.by is None:
-        outcome = outcome.model_copy(update={"by": f"operator@{principal.tenant}"})
-    handle = await case_handle(runtime, principal.tenant, found.case_id)
-    state = await case_update(runtime, handle, "apply_event", CaseEventEnvelope(event=outcome))
+    raise ApiError(409, "conflict", f"task {task_id} already has an outcome")
+
+
+async def _set_status(runtime: Runtime, task_id: str, status: str) -> None:
+    """Undo a claim: only a task this request closed (still ``done``) changes."""
     async with runtime.engine.begin() as conn:
         await conn.execute(
             update(channel_outbox)
-            .where(channel_outbox.c.reference == task_id)
-            .values(status="done")
+            .where(
+                channel_outbox.c.reference == task_id,
+                channel_outbox.c.channel == "phone_task",
+                channel_outbox.c.status == DONE,
+            )
+            .values(status=status)
         )
-    return state
+
+
+@router.post("/{task_id}/outcome", operation_id="recordPhoneTaskOutcome", responses=RESPONSES)
+async def post_outcome(
+    task_id: str, outcome: PhoneOutcome, principal: OperatorPrincipal, runtime: RuntimeDep
+) -> CaseAck:
+    """Record the call's result (reached, promise with date, dispute with reason, no
+    answer); the task is closed, then the case's workflow acts on it. Twice: 409. If the
+    case refuses it (it was closed meanwhile), the task is closed as moot and the answer
+    is 409; if the workflow cannot be reached, the task is open again (retry)."""
+    outcome = attributed(outcome, principal)
+    case_id = await _claim(runtime, principal.tenant, task_id)
+    try:
+        handle = await case_handle(runtime, principal.tenant, case_id)
+        state = await case_update(
+            runtime,
+            handle,
+            "apply_event",
+            CaseEventEnvelope(event=outcome),
+            update_id=f"task-outcome/{task_id}",
+        )
+    except ApiError as refused:
+        # 409: the case's state refuses any call outcome (it is closed): nothing to call
+        # about any more. Anything else (503, a field): the task is open again.
+        await _set_status(runtime, task_id, MOOT if refused.status == 409 else OPEN)
+        raise
+    except Exception:
+        await _set_status(runtime, task_id, OPEN)
+        raise
+    return ack(state)
