@@ -2,25 +2,37 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
+import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
 
 import aiosmtplib
-from sqlalchemy import select, update
+from aiosmtplib.email import extract_recipients, extract_sender, flatten_message
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.channel_activities import channel_outbox
 from activities.email_layout import html_body, payment_url, text_body
 from activities.email_request import EmailReceipt, EmailRequest
-from activities.email_templates import french_amount, french_date, render_email
+from activities.email_templates import RenderedEmail, french_amount, french_date, render_email
 from activities.registered_mail.letter_pdf import render_letter_pdf
-from services.db.tables import deliveries
+from storage.tables import channel_outbox, deliveries
+
+SENDING, SENT, RESENT = "sending", "sent", "resent"
+"""Ledger states: DATA under way (outcome unknown if the attempt died); sent once; sent
+again after an attempt died during DATA (same Message-ID: a possible duplicate)."""
+SENT_STATES = (SENT, RESENT)
+DATABASE_DOWN = (OperationalError, InterfaceError, OSError)
+LOCK_SPACE = 0x4D41494C  # advisory-lock namespace of the email ledger ("MAIL")
 
 
 @dataclass(frozen=True)
@@ -54,58 +66,66 @@ class EmailActivities:
     async def send_email(self, request: EmailRequest) -> EmailReceipt:
         """Send one step's email unless its idempotency key was already sent.
 
-        The ledger row is locked for the whole send, so two concurrent attempts
-        cannot both send; a row marked ``sent`` makes every later attempt a no-op.
+        An advisory lock on the key is held for the whole send, so two concurrent
+        attempts cannot both send; a row marked ``sent`` (or ``resent``) makes every later
+        attempt a no-op. The row is committed as ``sending`` just before DATA and as
+        ``sent`` right after the server's 250, before QUIT: an attempt that dies between
+        those two commits leaves ``sending``, and its retry sends again with the same
+        Message-ID and records ``resent`` (see docs/architecture.md, exactly-once).
         """
         try:
             rendered = render_email(request.template, self._context(request))
         except LookupError as err:  # a policy naming a missing template: retrying cannot help
             raise ApplicationError(str(err), type="TemplateNotFound", non_retryable=True) from err
         domain = self._smtp.sender.rpartition("@")[2] or "recouvre.local"
-        message_id = message_id_for(request.idempotency_key, domain)
-        body_hash = hashlib.sha256(rendered.body.encode()).hexdigest()
-        async with self._engine.begin() as conn:
-            await conn.execute(
-                insert(deliveries)
-                .values(
-                    idempotency_key=request.idempotency_key,
-                    case_id=request.case_id,
-                    step=request.step,
-                    channel="email",
-                    recipient=request.to,
-                    subject=rendered.subject,
-                    message_id=message_id,
-                    body_sha256=body_hash,
-                    body=rendered.body,
-                    status="pending",
-                )
-                .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        async with self._engine.connect() as conn:
+            await _lock_key(conn, request.idempotency_key)
+            try:
+                return await self._send_locked(conn, request, rendered, domain)
+            finally:
+                await _unlock_key(conn, request.idempotency_key)
+
+    async def _send_locked(
+        self, conn: AsyncConnection, request: EmailRequest, rendered: RenderedEmail, domain: str
+    ) -> EmailReceipt:
+        key = request.idempotency_key
+        query = select(deliveries).where(deliveries.c.idempotency_key == key)
+        row = (await conn.execute(query)).first()
+        await conn.commit()
+        if row is not None and row.status in SENT_STATES:
+            activity.logger.info("email %s already sent; not sending again", key)
+            return EmailReceipt(
+                message_id=row.message_id,
+                recipient=row.recipient,
+                subject=row.subject,
+                sent_at=row.sent_at,
+                duplicate=True,
+                resent=row.status == RESENT,
             )
-            row = (
-                await conn.execute(
-                    select(deliveries)
-                    .where(deliveries.c.idempotency_key == request.idempotency_key)
-                    .with_for_update()
-                )
-            ).one()
-            if row.status == "sent":
-                activity.logger.info("email %s already sent; not sending again", message_id)
-                return EmailReceipt(
-                    message_id=row.message_id,
-                    recipient=row.recipient,
-                    subject=row.subject,
-                    sent_at=row.sent_at,
-                    duplicate=True,
-                )
-            sent_at = datetime.now(UTC)
-            message = self._message(request, rendered.subject, rendered.body, message_id, sent_at)
-            if request.attach_document:
-                await self._attach(conn, message, request.attach_document, request.invoice_number)
-            await self._deliver(message)
-            await conn.execute(
-                update(deliveries)
-                .where(deliveries.c.idempotency_key == request.idempotency_key)
-                .values(status="sent", sent_at=sent_at)
+        uncertain = row is not None and row.status == SENDING
+        # The ledger's Message-ID, if any: a resend must carry the first one.
+        message_id = row.message_id if row else message_id_for(key, domain)
+        sent_at = datetime.now(UTC)
+        message = self._message(request, rendered.subject, rendered.body, message_id, sent_at)
+        if request.attach_document:
+            await self._attach(conn, message, request.attach_document, request.invoice_number)
+            await conn.commit()
+        async with self._session() as smtp:
+            content = await self._envelope(smtp, message)  # MAIL, RCPT: refusable
+            await self._mark_sending(conn, request, rendered, message_id)
+            try:
+                await smtp.data(content)
+            except aiosmtplib.SMTPResponseException:  # refused at DATA: nothing delivered
+                if row is None:
+                    await self._forget(conn, key)
+                raise
+            await self._mark_sent(conn, key, RESENT if uncertain else SENT, sent_at)
+        if uncertain:
+            activity.logger.warning(
+                "email %s sent again with Message-ID %s: an earlier attempt died after "
+                "starting DATA (possible duplicate; receivers can drop it by Message-ID)",
+                key,
+                message_id,
             )
         return EmailReceipt(
             message_id=message_id,
@@ -113,7 +133,65 @@ class EmailActivities:
             subject=rendered.subject,
             sent_at=sent_at,
             duplicate=False,
+            resent=uncertain,
         )
+
+    async def _mark_sending(
+        self,
+        conn: AsyncConnection,
+        request: EmailRequest,
+        rendered: RenderedEmail,
+        message_id: str,
+    ) -> None:
+        """Commit the row as ``sending`` (the message is about to go out)."""
+        values = {
+            "case_id": request.case_id,
+            "step": request.step,
+            "channel": "email",
+            "recipient": request.to,
+            "subject": rendered.subject,
+            "message_id": message_id,
+            "body_sha256": hashlib.sha256(rendered.body.encode()).hexdigest(),
+            "body": rendered.body,
+        }
+        await conn.execute(
+            insert(deliveries)
+            .values(idempotency_key=request.idempotency_key, status=SENDING, **values)
+            .on_conflict_do_update(index_elements=["idempotency_key"], set_={"status": SENDING})
+        )
+        await conn.commit()
+
+    async def _mark_sent(self, conn: AsyncConnection, key: str, status: str, at: datetime) -> None:
+        """Commit the row as sent. The server has the message now: if the database fails
+        here, retrying this record (on fresh connections, while the attempt has time) is
+        better than letting the activity's retry send the message again."""
+        record = (
+            update(deliveries)
+            .where(deliveries.c.idempotency_key == key)
+            .values(status=status, sent_at=at)
+        )
+        try:
+            await conn.execute(record)
+            await conn.commit()
+            return
+        except DATABASE_DOWN as err:
+            activity.logger.warning("email %s sent; recording it failed (%s), retrying", key, err)
+        deadline = time.monotonic() + _time_left()
+        pause = 0.2
+        while True:
+            try:
+                async with self._engine.begin() as fresh:
+                    await fresh.execute(record)
+                return
+            except DATABASE_DOWN:
+                if time.monotonic() + pause > deadline:
+                    raise
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 2.0)
+
+    async def _forget(self, conn: AsyncConnection, key: str) -> None:
+        await conn.execute(delete(deliveries).where(deliveries.c.idempotency_key == key))
+        await conn.commit()
 
     def _context(self, request: EmailRequest) -> dict[str, object]:
         return {
@@ -172,18 +250,79 @@ class EmailActivities:
             filename=f"{row.step}-{invoice_number}.pdf",
         )
 
-    async def _deliver(self, message: EmailMessage) -> None:
+    @contextlib.asynccontextmanager
+    async def _session(self) -> AsyncIterator[aiosmtplib.SMTP]:
+        """A connected SMTP session (STARTTLS, login as configured); QUIT at the end is
+        best effort: by then the message is recorded."""
+        client = aiosmtplib.SMTP(
+            hostname=self._smtp.host,
+            port=self._smtp.port,
+            username=self._smtp.username or None,
+            password=self._smtp.password or None,
+            start_tls=self._smtp.starttls,
+            timeout=30,
+        )
+        await client.connect()
         try:
-            await aiosmtplib.send(
-                message,
-                hostname=self._smtp.host,
-                port=self._smtp.port,
-                username=self._smtp.username or None,
-                password=self._smtp.password or None,
-                start_tls=self._smtp.starttls,
-                timeout=30,
-            )
-        except aiosmtplib.SMTPRecipientsRefused as err:
+            yield client
+        finally:
+            with contextlib.suppress(Exception):
+                await client.quit()
+            client.close()
+
+    async def _envelope(self, smtp: aiosmtplib.SMTP, message: EmailMessage) -> bytes:
+        """MAIL FROM and RCPT TO (as aiosmtplib's send_message does), and the message as
+        DATA will carry it. A refused recipient is permanent: nothing was sent."""
+        sender = extract_sender(message) or self._smtp.sender
+        recipients = extract_recipients(message)
+        if smtp.is_ehlo_or_helo_needed:
+            await smtp.ehlo()
+        utf8 = not (sender + "".join(recipients)).isascii()
+        options = ["SMTPUTF8"] if utf8 else []
+        eight_bit = smtp.supports_extension("8BITMIME")
+        if eight_bit:
+            options.append("BODY=8BITMIME")
+        content = flatten_message(message, utf8=utf8, cte_type="8bit" if eight_bit else "7bit")
+        try:
+            await smtp.mail(sender, options=options, encoding="utf-8" if utf8 else "ascii")
+            for recipient in recipients:
+                await smtp.rcpt(recipient, encoding="utf-8" if utf8 else "ascii")
+        except aiosmtplib.SMTPRecipientRefused as err:
             raise ApplicationError(
-                f"recipient refused: {err.recipients}", type="InvalidRecipient", non_retryable=True
+                f"recipient refused: {err.recipient} ({err.code} {err.message})",
+                type="InvalidRecipient",
+                non_retryable=True,
             ) from err
+        return content
+
+
+async def _lock_key(conn: AsyncConnection, key: str) -> None:
+    """A session-level advisory lock on the key: it survives the commits of the send and
+    goes with the session if the worker dies (PostgreSQL ends the dead client's session)."""
+    await conn.execute(text("SELECT pg_advisory_lock(:space, hashtext(:key))"), _lock_args(key))
+    await conn.commit()
+
+
+async def _unlock_key(conn: AsyncConnection, key: str) -> None:
+    try:
+        await conn.rollback()
+        await conn.execute(
+            text("SELECT pg_advisory_unlock(:space, hashtext(:key))"), _lock_args(key)
+        )
+        await conn.commit()
+    except Exception:  # a broken session holds nothing; never pool one that might
+        with contextlib.suppress(Exception):
+            await conn.invalidate()
+
+
+def _lock_args(key: str) -> dict[str, object]:
+    return {"space": LOCK_SPACE, "key": key}
+
+
+def _time_left() -> float:
+    """Seconds this attempt may still use, less a margin, before Temporal retries it."""
+    info = activity.info()
+    if info.start_to_close_timeout is None:
+        return 10.0
+    end = info.started_time + info.start_to_close_timeout
+    return max(0.0, (end - datetime.now(UTC)).total_seconds() - 1.0)

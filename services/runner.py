@@ -1,8 +1,9 @@
 """`recouvre run`: the whole service on one machine, on the embedded defaults.
 
 Starts PostgreSQL (unless DATABASE_URL), the Temporal dev server (unless
-TEMPORAL_ADDRESS), the mailbox SMTP server (unless SMTP_HOST), the worker and
-the API; Ctrl-C stops them all. Data lives under var/ and survives restarts.
+TEMPORAL_ADDRESS), the mailbox SMTP server (unless SMTP_HOST), the sandboxes, then the
+worker processes (RECOUVRE_WORKERS) and the projector process, supervised, and serves the
+API in this process; Ctrl-C stops them all. Data lives under var/ and survives restarts.
 """
 
 from __future__ import annotations
@@ -10,35 +11,47 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import secrets
+import signal
 from typing import Any
 
 import uvicorn
 
 from activities.partners.settings import PartnerSettings
 from activities.registered_mail import RegisteredMailSettings
+from sandboxes.partner_server import start_embedded_partner
+from sandboxes.registered_mail_server import start_sandbox_registered_mail
 from services.api.app import create_app
 from services.api.keys import load_or_generate_keys, parse_api_keys
 from services.config import Settings
-from services.db.engine import make_engine
-from services.db.migrate import upgrade_to_head
 from services.embedded.mailbox_server import start_mailbox_server
 from services.embedded.postgres import start_embedded_postgres
 from services.embedded.temporal_server import start_temporal_dev_server, stop_process
-from services.sandbox.partner_server import start_embedded_partner
-from services.sandbox.registered_mail_server import start_sandbox_registered_mail
-from services.temporal_client import connect_temporal
-from services.worker import running_worker
+from services.supervisor import (
+    Child,
+    default_worker_count,
+    recouvre_command,
+    settings_env,
+    supervised,
+)
+from storage.migrate import upgrade_to_head
 
 log = logging.getLogger("recouvre.run")
 
 
-def _banner(settings: Settings, registered_mail_url: str, partners: PartnerSettings) -> str:
+def _banner(
+    settings: Settings,
+    registered_mail_url: str,
+    partners: PartnerSettings,
+    children: list[Child],
+) -> str:
     api = f"http://{settings.api_host}:{settings.api_port}"
     lines = [
         "",
         "recouvre is running. Ctrl-C stops everything; data stays in "
         f"{settings.var_dir.resolve()}.",
+        f"  Processes    API here; {', '.join(child.name for child in children)} apart",
         f"  API docs     {api}/docs",
         f"  Health       {api}/healthz",
         f"  Temporal UI  http://127.0.0.1:{settings.temporal_ui_port}"
@@ -95,21 +108,49 @@ async def run_service(settings: Settings) -> None:
             mail = mail_sandbox.settings()
         partners = PartnerSettings()
         if not partners.enabled:  # the embedded default: a local agency / commissaire
+            tenants = {p.tenant for p in parse_api_keys(settings.api_keys).values()}
             partner_sandbox, partners = await asyncio.to_thread(
-                start_embedded_partner, partners, api_url
+                start_embedded_partner, partners, api_url, tenants
             )
             stack.callback(partner_sandbox.stop)
-        engine = make_engine(settings.database_url)
-        stack.push_async_callback(engine.dispose)
-        client = await connect_temporal(settings)
-        await stack.enter_async_context(
-            running_worker(client, settings, engine, registered_mail=mail, partners=partners)
-        )
+        children = _children(settings, mail, partners)
+        await stack.enter_async_context(supervised(children))
         app = create_app(settings, registered_mail=mail, partners=partners)
         server = uvicorn.Server(_uvicorn_config(settings, app))
-        print(_banner(settings, mail.provider_url, partners), flush=True)
+        print(_banner(settings, mail.provider_url, partners, children), flush=True)
+        # uvicorn replays the Ctrl-C it caught once it has stopped serving; let that one
+        # (and any impatient second one) wait for the workers and servers to stop in order.
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, _stopping)
         await server.serve()
-        log.info("stopping")
+        log.info("stopping: the workers and the projector, then the servers")
+
+
+def _stopping(sig: int, _frame: object) -> None:
+    log.info("still stopping (signal %s): the processes are shutting down in order", sig)
+
+
+def _children(
+    settings: Settings, mail: RegisteredMailSettings, partners: PartnerSettings
+) -> list[Child]:
+    """The worker processes and the projector process, with the settings the runner
+    resolved (embedded PostgreSQL, dev server, mailbox, sandboxes) in their environment."""
+    host, port = settings.smtp_target
+    env = {
+        **os.environ,
+        **settings_env(settings),
+        **settings_env(mail),
+        **settings_env(partners),
+        "TEMPORAL_ADDRESS": settings.temporal_target,
+        "SMTP_HOST": host,
+        "SMTP_PORT": str(port),
+    }
+    count = settings.workers or default_worker_count()
+    workers = [
+        Child(f"worker-{n}", recouvre_command("worker"), {**env, "RECOUVRE_RUN_PROJECTOR": "false"})
+        for n in range(1, count + 1)
+    ]
+    return [*workers, Child("projector", recouvre_command("projector"), env)]
 
 
 def _uvicorn_config(settings: Settings, app: Any) -> uvicorn.Config:
