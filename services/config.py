@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -49,7 +50,34 @@ class Settings(BaseSettings):
     )
     registered_mail_sandbox_port: int = Field(default=8092, alias="REGISTERED_MAIL_SANDBOX_PORT")
     run_projector: bool = Field(default=True, alias="RECOUVRE_RUN_PROJECTOR")
+    workers: int = Field(
+        default=0,
+        ge=0,
+        le=32,
+        alias="RECOUVRE_WORKERS",
+        description="Worker processes `recouvre run` starts; 0: one per core beyond the API's",
+    )
     temporal_rpc_timeout_s: float = Field(default=5.0, alias="TEMPORAL_RPC_TIMEOUT_S")
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        alias="RECOUVRE_LOG_FORMAT",
+        description="text: readable lines (make run); json: one JSON object per line",
+    )
+    worker_metrics_port: int = Field(
+        default=0,
+        ge=0,
+        le=65534,
+        alias="RECOUVRE_WORKER_METRICS_PORT",
+        description="Prometheus port of a worker process (its Temporal SDK metrics on the "
+        "next port); 0: disabled",
+    )
+    worker_metrics_host: str = Field(default="127.0.0.1", alias="RECOUVRE_WORKER_METRICS_HOST")
+    metrics_db_timeout_s: float = Field(
+        default=2.0,
+        gt=0,
+        alias="RECOUVRE_METRICS_DB_TIMEOUT_S",
+        description="How long GET /metrics may query the database (projection lag)",
+    )
 
     @property
     def embedded_temporal(self) -> bool:

@@ -20,6 +20,13 @@ from activities.registered_mail import RegisteredMailSettings, provider_from_set
 from eventstore.store import EventStore
 from projections.projector import run_projector
 from services.config import Settings
+from services.observability.activity_metrics import (
+    ActivityMetrics,
+    ActivityMetricsInterceptor,
+    sdk_metrics_runtime,
+    serve_worker_metrics,
+)
+from services.temporal_client import connect_temporal
 from workflows.collection_case import CollectionCaseWorkflow
 from workflows.sandbox import workflow_runner
 
@@ -60,11 +67,13 @@ def build_worker(
     *,
     registered_mail: RegisteredMailSettings | None = None,
     partners: PartnerSettings | None = None,
+    metrics: ActivityMetrics | None = None,
 ) -> Worker:
     """A worker on the case task queue with every workflow and activity of recouvre.
 
     Registered mail and partner hand-offs go to the configured providers (REGISTERED_MAIL_*,
     PARTNER_*, or the sandboxes `recouvre run` starts); without them they are only recorded.
+    Every activity attempt is counted into ``metrics`` (the process's, unless given).
     """
     email = EmailActivities(smtp_settings(settings), engine)
     mail_settings = registered_mail or RegisteredMailSettings()
@@ -86,7 +95,16 @@ def build_worker(
             EventActivities(EventStore(engine)).append_case_events,
         ],
         workflow_runner=workflow_runner(),
+        interceptors=[ActivityMetricsInterceptor(metrics)],
     )
+
+
+async def connect_worker_client(settings: Settings) -> Client:
+    """The worker process's Temporal client. With RECOUVRE_WORKER_METRICS_PORT=N it first
+    serves the activity metrics on N and connects through a runtime exporting the SDK's
+    metrics on N+1 (one runtime per process: call this once)."""
+    serve_worker_metrics(settings)
+    return await connect_temporal(settings, runtime=sdk_metrics_runtime(settings))
 
 
 @contextlib.asynccontextmanager

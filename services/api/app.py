@@ -9,6 +9,8 @@ from fastapi import FastAPI
 
 from activities.partners.settings import PartnerSettings
 from activities.registered_mail import MailevaClient, RegisteredMailSettings
+from inbound import partner_reports, registered_mail_notifications
+from inbound.registered_mail_notifications import RegisteredMailWebhook
 from legal import load_rate_table
 from policies.catalog import parse_tenant_policies
 from services.api.deps import Runtime
@@ -20,15 +22,13 @@ from services.api.routers import (
     cases,
     health,
     invoices,
-    partner_webhook,
-    registered_mail_webhook,
     reports,
     tasks,
 )
-from services.api.routers.registered_mail_webhook import RegisteredMailWebhook
 from services.config import Settings
-from services.db.engine import make_engine
+from services.observability.metrics import install_metrics
 from services.temporal_client import connect_temporal
+from storage.engine import make_engine
 
 DESCRIPTION = """Collection of unpaid invoices under French law.
 
@@ -79,13 +79,14 @@ def create_app(
 
     app = FastAPI(title="recouvre", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     install_error_handlers(app)
+    install_metrics(app, settings.metrics_db_timeout_s)  # GET /metrics, no auth, not in schema
     app.include_router(health.router)
     app.include_router(invoices.router)
     app.include_router(reports.router)  # GET /v1/cases (list) before /v1/cases/{case_id}
     app.include_router(cases.router)
     app.include_router(case_events.router)
     app.include_router(tasks.router)
-    app.include_router(registered_mail_webhook.router)
-    app.include_router(partner_webhook.router)
+    app.include_router(registered_mail_notifications.router)
+    app.include_router(partner_reports.router)
     app.include_router(audit.router)
     return app

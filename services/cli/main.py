@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import sys
 from typing import NoReturn
 
 from services.config import Settings
+from services.observability.logs import configure_logging
 
 LEGAL_COMMANDS = ("decompte", "deadline", "prescription")
 
@@ -25,6 +25,7 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("run", help="start everything on the embedded defaults (make run)")
     commands.add_parser("api", help="serve the HTTP API only (needs DATABASE_URL)")
     commands.add_parser("worker", help="run the Temporal worker only (needs DATABASE_URL)")
+    commands.add_parser("projector", help="keep the read models up to date (needs DATABASE_URL)")
     commands.add_parser("migrate", help="bring DATABASE_URL to the latest schema")
     commands.add_parser("mailbox", help="list the messages in the embedded mailbox")
     commands.add_parser(
@@ -45,15 +46,26 @@ def _mailbox(settings: Settings) -> int:
 
 
 async def _worker(settings: Settings) -> None:
-    from services.db.engine import make_engine
-    from services.temporal_client import connect_temporal
-    from services.worker import running_worker
+    from services.worker import connect_worker_client, running_worker
+    from storage.engine import make_engine
 
     engine = make_engine(settings.database_url)
     try:
-        client = await connect_temporal(settings)
+        client = await connect_worker_client(settings)
         async with running_worker(client, settings, engine, projector=settings.run_projector):
             await asyncio.Event().wait()  # until interrupted
+    finally:
+        await engine.dispose()
+
+
+async def _projector(settings: Settings) -> None:
+    from eventstore.store import EventStore
+    from projections.projector import run_projector
+    from storage.engine import make_engine
+
+    engine = make_engine(settings.database_url)
+    try:
+        await run_projector(engine, EventStore(engine), asyncio.Event())  # until interrupted
     finally:
         await engine.dispose()
 
@@ -61,7 +73,7 @@ async def _worker(settings: Settings) -> None:
 async def _rebuild(settings: Settings) -> None:
     from eventstore.store import EventStore
     from projections.projector import rebuild
-    from services.db.engine import make_engine
+    from storage.engine import make_engine
 
     engine = make_engine(settings.database_url)
     try:
@@ -79,7 +91,7 @@ def _dispatch(argv: list[str]) -> int:
         return legal_code
     args = _parser().parse_args(argv)
     settings = Settings()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(settings.log_format)  # RECOUVRE_LOG_FORMAT: text (default) or json
     if args.command == "run":
         from services.runner import run_service
 
@@ -92,8 +104,10 @@ def _dispatch(argv: list[str]) -> int:
         uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port)
     elif args.command == "worker":
         asyncio.run(_worker(settings))
+    elif args.command == "projector":
+        asyncio.run(_projector(settings))
     elif args.command == "migrate":
-        from services.db.migrate import upgrade_to_head
+        from storage.migrate import upgrade_to_head
 
         asyncio.run(upgrade_to_head(settings.database_url))
     elif args.command == "mailbox":
