@@ -2,7 +2,8 @@
 # Provision everything recouvre needs on a fresh machine, idempotently:
 #   - the virtualenv at .venv with the project installed (editable);
 #   - the Temporal CLI (dev server) built from its Go module;
-#   - Temporal's time-skipping test server (jars from Maven Central).
+#   - Temporal's time-skipping test server (jars from Maven Central);
+#   - a real Temporal cluster's server and SQL tool (deploy/build_cluster.sh).
 # Heavy, versioned artefacts live in a user-level cache outside the clone, so a
 # fresh clone bootstraps in seconds once the cache is warm.
 set -euo pipefail
@@ -59,5 +60,10 @@ LAUNCHER
     chmod +x "$ts_dir/temporal-test-server.tmp"
     mv "$ts_dir/temporal-test-server.tmp" "$ts_dir/temporal-test-server"
 fi
+
+# 4. A real Temporal cluster (tests/cluster, benchmarks/intake_cluster.py): temporal-server
+#    and temporal-sql-tool built from go.temporal.io/server into the same cache, keyed by
+#    version. A no-op once built; about 4 minutes after step 2 on a cold machine.
+bash deploy/build_cluster.sh
 
 mkdir -p var
