@@ -4,12 +4,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from eventstore.events.base import DomainEvent
+
+
+class LogPosition(NamedTuple):
+    """Where an event sits in the global order: (writing transaction's id, position).
+
+    Tuples compare field by field, which is the order of the log. Readers keep one as their
+    checkpoint; ``ORIGIN`` is before every event (events older than migration 0008 have
+    tx_id 0 and positions from 1).
+    """
+
+    tx_id: int
+    position: int
+
+
+ORIGIN = LogPosition(0, 0)
 
 
 class EventMetadata(BaseModel):
@@ -65,6 +80,8 @@ class StoredEvent:
     recorded_at: datetime
     content_hash: str
     prev_hash: str
+    tx_id: int = 0
+    """The writing transaction's id (xid8); not hashed: it belongs to the cluster, not the fact."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +89,7 @@ class RecordedEvent:
     """A stored event as readers use it: typed, upcast to the current schema version."""
 
     position: int
-    """Global, gap-free order of all events: where a projector resumes."""
+    """Unique and rising within a stream; across streams, with gaps: see ``log_position``."""
     stream_id: str
     version: int
     event_id: UUID
@@ -83,3 +100,10 @@ class RecordedEvent:
     recorded_at: datetime
     content_hash: str
     prev_hash: str
+    tx_id: int = 0
+    """The writing transaction's id: with ``position``, the event's place in the global order."""
+
+    @property
+    def log_position(self) -> LogPosition:
+        """The event's place in the global order: where a reader that applied it resumes."""
+        return LogPosition(self.tx_id, self.position)

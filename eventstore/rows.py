@@ -1,32 +1,70 @@
-"""SQL on the events table: rows in, StoredEvent out. No business rules here."""
+"""SQL on the events table: rows in, StoredEvent out. No business rules here.
+
+The global order is ``(tx_id, position)``: ``tx_id`` is the writing transaction's id
+(xid8, rising, never reused in a cluster), ``position`` comes from a sequence. A reader
+takes only rows with ``tx_id`` below the oldest transaction still running (the xmin of its
+snapshot): every transaction below has ended, so nothing that commits later can sort before
+what it read. Positions have gaps (a rolled-back append keeps its numbers) and no lock
+orders appends: two appends to different streams never wait for each other.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import DateTime, Row, false, func, insert, select, true, union_all, update
+from sqlalchemy import Row, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from eventstore.records import StoredEvent
-from eventstore.tables import event_positions, events
+from eventstore.records import LogPosition, StoredEvent
+from storage.tables import events
+
+_COLUMNS = (
+    "position, stream_id, version, event_id, event_type, schema_version, data, metadata,"
+    " recorded_at, content_hash, prev_hash, tx_id"
+)
+"""The order ``_stored`` reads them in (StoredEvent's field order)."""
+_SEQUENCE = "events_position_seq"
+"""The identity sequence of events.position (migration 0008)."""
 
 
-def _stored(row: Row[tuple[object, ...]]) -> StoredEvent:
-    m = row._mapping
-    return StoredEvent(
-        position=m["position"],
-        stream_id=m["stream_id"],
-        version=m["version"],
-        event_id=m["event_id"],
-        event_type=m["event_type"],
-        schema_version=m["schema_version"],
-        data=m["data"],
-        metadata=m["metadata"],
-        recorded_at=m["recorded_at"],
-        content_hash=m["content_hash"],
-        prev_hash=m["prev_hash"],
+def _json(value: dict[str, Any]) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _stored(row: Row[Any] | Sequence[Any]) -> StoredEvent:
+    return StoredEvent(*row[:12])
+
+
+async def bound_waits(
+    conn: AsyncConnection,
+    *,
+    lock_timeout_ms: int,
+    statement_timeout_ms: int,
+    in_index_order: bool = False,
+) -> None:
+    """Limit this transaction's waits (SET LOCAL: gone at its end, whatever the pool does).
+
+    A statement of its own, first in the transaction, so it bounds every later one,
+    including their table locks. ``in_index_order``: the global reader's range is read
+    along its index, never gathered and sorted (the planner cannot know how many rows are
+    below the snapshot's xmin, guesses a third, and would sort them all, on disk).
+    """
+    await conn.execute(
+        text(
+            "SELECT set_config('lock_timeout', :lock, true),"
+            " set_config('statement_timeout', :statement, true),"
+            " set_config('enable_sort', :sort, true)"
+        ),
+        {
+            "lock": f"{lock_timeout_ms}ms",
+            "statement": f"{statement_timeout_ms}ms",
+            "sort": "off" if in_index_order else "on",
+        },
     )
 
 
@@ -34,23 +72,158 @@ async def stream_rows(
     conn: AsyncConnection, stream_id: str, from_version: int = 1
 ) -> list[StoredEvent]:
     """The stream's rows from ``from_version`` on, in version order."""
-    query = (
-        select(events)
-        .where(events.c.stream_id == stream_id, events.c.version >= from_version)
-        .order_by(events.c.version)
+    query = text(
+        f"SELECT {_COLUMNS} FROM events WHERE stream_id = :stream_id AND version >= :version"
+        " ORDER BY version"
     )
-    return [_stored(row) for row in await conn.execute(query)]
+    found = await conn.execute(query, {"stream_id": stream_id, "version": from_version})
+    return [_stored(row) for row in found]
 
 
-async def rows_after(conn: AsyncConnection, after_position: int, limit: int) -> list[StoredEvent]:
-    """Up to ``limit`` rows of all streams after ``after_position``, in global order."""
-    query = (
-        select(events)
-        .where(events.c.position > after_position)
-        .order_by(events.c.position)
-        .limit(limit)
+AFTER_SQL = (
+    "SELECT position, stream_id, version, event_id, event_type, schema_version,"
+    " data::text, metadata::text, recorded_at, content_hash, prev_hash, tx_id"
+    " FROM events"
+    " WHERE (tx_id, position) > ($1::xid8, $2::bigint)"
+    " AND tx_id < (SELECT pg_snapshot_xmin(pg_current_snapshot()))"
+    " ORDER BY tx_id, position LIMIT $3::int"
+)
+LogRow = tuple[int, str, int, UUID, str, int, str, str, datetime, str, str, int]
+"""A row of ``AFTER_SQL``: StoredEvent's fields in order, data and metadata as JSON text."""
+
+
+async def rows_after(conn: AsyncConnection, after: LogPosition, limit: int) -> Sequence[LogRow]:
+    """Up to ``limit`` rows after ``after`` in the global order, none that could still be
+    passed by a later commit (their transactions are all below the snapshot's xmin).
+
+    Through the driver, in ``conn``'s transaction (SQLAlchemy's rows would cost more than
+    the query); run it before that transaction writes anything: a transaction id of its
+    own would hold the xmin back (correct, only later).
+    """
+    driver: Any = (await conn.get_raw_connection()).driver_connection
+    found: Sequence[LogRow] = await driver.fetch(AFTER_SQL, after.tx_id, after.position, limit)
+    return found
+
+
+async def naive_rows_after(conn: AsyncConnection, position: int, limit: int) -> list[StoredEvent]:
+    """``position > N`` in position order, as the store read before migration 0008.
+
+    Unsafe with concurrent appends (a slow transaction commits a smaller position after a
+    reader moved past it): kept only as the control in the tests and benchmarks.
+    """
+    query = text(
+        f"SELECT {_COLUMNS} FROM events WHERE position > :position ORDER BY position LIMIT :limit"
     )
-    return [_stored(row) for row in await conn.execute(query)]
+    found = await conn.execute(query, {"position": position, "limit": limit})
+    return [_stored(row) for row in found]
+
+
+async def log_position_of(conn: AsyncConnection, position: int) -> LogPosition | None:
+    """The place in the global order of the event at ``position``; None if there is none."""
+    query = select(events.c.tx_id).where(events.c.position == position)
+    tx_id: int | None = (await conn.execute(query)).scalar_one_or_none()
+    return None if tx_id is None else LogPosition(tx_id, position)
+
+
+# --- the append path: asyncpg's connection itself (``driver``), two statements ---
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    """What an append learns in its first statement."""
+
+    head: tuple[int, str, int] | None
+    """(version, content_hash, tx_id) of the stream's last event; None for a new stream."""
+    recorded_at: datetime
+    positions: list[int]
+    """One new position per event, rising; [] when the stream is not at the expected
+    version (nothing will be written, no position is used up)."""
+
+
+RESERVE_SQL = (
+    "SELECT h.version, h.content_hash, h.tx_id, clock_timestamp(),"
+    " CASE WHEN coalesce(h.version, 0) = $2::int"
+    f"  THEN ARRAY(SELECT nextval('{_SEQUENCE}') FROM generate_series(1, $3::int)) END"
+    " FROM (SELECT 1) AS one"
+    " LEFT JOIN LATERAL (SELECT version, content_hash, tx_id FROM events"
+    "  WHERE stream_id = $1::varchar ORDER BY version DESC LIMIT 1) AS h ON true"
+)
+
+
+async def reserve(
+    driver: Any, stream_id: str, count: int, expected_version: int, *, timeout_s: float
+) -> Reservation:
+    """One read-only statement: the stream's head, the clock, and, when the stream is at
+    ``expected_version``, ``count`` positions from the sequence.
+
+    Outside any transaction: it writes nothing (a sequence is not transactional) and
+    takes no transaction id. Its only possible wait is for a table lock held by DDL,
+    bounded by ``timeout_s`` (the driver cancels the statement).
+    """
+    row = await driver.fetchrow(RESERVE_SQL, stream_id, expected_version, count, timeout=timeout_s)
+    head = None if row[0] is None else (row[0], row[1], row[2])
+    return Reservation(head, row[3], sorted(row[4] or []))
+
+
+INSERT_SQL = (
+    "INSERT INTO events (position, stream_id, version, event_id, event_type, schema_version,"
+    " data, metadata, recorded_at, content_hash, prev_hash)"
+    " SELECT b.position, $1::varchar, b.version, b.event_id, b.event_type, b.schema_version,"
+    " b.data::jsonb, b.metadata::jsonb, $2::timestamptz, b.content_hash, b.prev_hash"
+    " FROM unnest($4::bigint[], $5::int[], $6::uuid[], $7::text[], $8::int[], $9::text[],"
+    " $10::text[], $11::text[], $12::text[])"
+    " AS b(position, version, event_id, event_type, schema_version, data, metadata,"
+    " content_hash, prev_hash)"
+    # Evaluated once, before the first row goes in: this transaction's lock waits (a
+    # racing writer of the same version or id, uncommitted) end after $13.
+    " WHERE set_config('lock_timeout', $13::text, true) IS NOT NULL"
+    # The guard: the stream is still where the writer saw it, and its last event is not
+    # from a younger transaction (it would sort after this batch in the global order).
+    " AND coalesce((SELECT h.version = $3::int AND h.tx_id <= pg_current_xact_id()"
+    "  FROM events AS h WHERE h.stream_id = $1::varchar ORDER BY h.version DESC LIMIT 1),"
+    " $3::int = 0)"
+    " RETURNING tx_id"
+)
+
+
+async def insert_batch(
+    driver: Any,
+    stream_id: str,
+    batch: Sequence[StoredEvent],
+    expected_version: int,
+    *,
+    lock_timeout_ms: int,
+    timeout_s: float,
+) -> int | None:
+    """Insert one stream's batch (hashes and positions computed) in one statement: outside
+    a transaction, the statement is the transaction, and its commit.
+
+    The writing transaction's id; None, and nothing written, when the stream moved on
+    meanwhile (or, inside a caller's transaction, when that one is older than the
+    stream's last writer). A racing writer still uncommitted makes it wait (at most
+    ``lock_timeout_ms``), then fail on a unique constraint.
+    """
+    written = await driver.fetch(
+        INSERT_SQL,
+        stream_id,
+        batch[0].recorded_at,
+        expected_version,
+        [r.position for r in batch],
+        [r.version for r in batch],
+        [r.event_id for r in batch],
+        [r.event_type for r in batch],
+        [r.schema_version for r in batch],
+        [_json(r.data) for r in batch],
+        [_json(r.metadata) for r in batch],
+        [r.content_hash for r in batch],
+        [r.prev_hash for r in batch],
+        f"{int(lock_timeout_ms)}ms",
+        timeout=timeout_s,
+    )
+    if len(written) != len(batch):
+        return None
+    tx_id: int = written[0][0]
+    return tx_id
 
 
 async def lookup(
@@ -61,16 +234,15 @@ async def lookup(
     One statement, hence one snapshot: a batch committed meanwhile by a racing retry is
     seen either in both answers or in neither.
     """
-    by_id = select(events, false().label("is_head")).where(events.c.event_id.in_(event_ids))
-    head = (
-        select(events, true().label("is_head"))
-        .where(events.c.stream_id == stream_id)
-        .order_by(events.c.version.desc())
-        .limit(1)
+    query = text(
+        f"SELECT {_COLUMNS}, false AS is_head FROM events"
+        " WHERE event_id = ANY(CAST(:event_ids AS uuid[]))"
+        f" UNION ALL (SELECT {_COLUMNS}, true FROM events WHERE stream_id = :stream_id"
+        " ORDER BY version DESC LIMIT 1)"
     )
     found, last = [], None
-    for row in await conn.execute(union_all(by_id, head)):
-        if row.is_head:
+    for row in await conn.execute(query, {"event_ids": list(event_ids), "stream_id": stream_id}):
+        if row[12]:
             last = _stored(row)
         else:
             found.append(_stored(row))
@@ -87,46 +259,3 @@ async def stream_head(conn: AsyncConnection, stream_id: str) -> tuple[int, str] 
     )
     row = (await conn.execute(query)).first()
     return None if row is None else (row.version, row.content_hash)
-
-
-async def reserve_positions(conn: AsyncConnection, count: int) -> tuple[int, datetime]:
-    """Take the next ``count`` global positions; returns the first one and the clock.
-
-    The row lock taken here is held until commit: appends queue up behind it, so
-    positions commit in order and a rolled-back append gives its positions back.
-    """
-    statement = (
-        update(event_positions)
-        .where(event_positions.c.id == 1)
-        .values(last_position=event_positions.c.last_position + count)
-        .returning(
-            event_positions.c.last_position, func.clock_timestamp(type_=DateTime(timezone=True))
-        )
-    )
-    row = (await conn.execute(statement)).one()
-    last: int = row[0]
-    now: datetime = row[1]
-    return last - count + 1, now
-
-
-async def insert_rows(conn: AsyncConnection, rows: Iterable[StoredEvent]) -> None:
-    """Insert rows as they are (hashes and positions already computed)."""
-    await conn.execute(
-        insert(events),
-        [
-            {
-                "position": r.position,
-                "stream_id": r.stream_id,
-                "version": r.version,
-                "event_id": r.event_id,
-                "event_type": r.event_type,
-                "schema_version": r.schema_version,
-                "data": r.data,
-                "metadata": r.metadata,
-                "recorded_at": r.recorded_at,
-                "content_hash": r.content_hash,
-                "prev_hash": r.prev_hash,
-            }
-            for r in rows
-        ],
-    )

@@ -41,12 +41,6 @@ async def test_the_database_refuses_to_truncate_events(engine: AsyncEngine) -> N
             await conn.execute(text("TRUNCATE events"))
 
 
-async def test_the_position_counter_cannot_be_deleted(engine: AsyncEngine) -> None:
-    with pytest.raises(DBAPIError, match=f"DELETE on event_positions {REFUSED}"):
-        async with engine.begin() as conn:
-            await conn.execute(text("DELETE FROM event_positions"))
-
-
 async def test_the_guard_also_holds_in_replication_mode(
     store: EventStore, engine: AsyncEngine
 ) -> None:

@@ -28,8 +28,9 @@ async def _rows_with_id(engine: AsyncEngine, event_id: uuid.UUID) -> int:
 
 
 async def _last_position(engine: AsyncEngine) -> int:
+    """The last position the sequence handed out."""
     async with engine.connect() as conn:
-        query = text("SELECT last_position FROM event_positions")
+        query = text("SELECT coalesce(pg_sequence_last_value('events_position_seq'), 0)")
         return int((await conn.execute(query)).scalar_one())
 
 

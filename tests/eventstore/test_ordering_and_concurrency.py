@@ -1,4 +1,4 @@
-"""Global order without gaps, and one winner when two writers race on a stream."""
+"""The global order keeps the order of appends, and one writer wins a race on a stream."""
 
 from __future__ import annotations
 
@@ -20,43 +20,39 @@ from tests.eventstore.factories import (
     payment_recorded,
     reminder_sent,
 )
+from tests.eventstore.writers import caught_up
 
 
-async def _assert_log_has_no_gaps(engine: AsyncEngine) -> None:
+async def _last_handed_out(engine: AsyncEngine) -> int:
     async with engine.connect() as conn:
-        count, first, last = (
-            await conn.execute(text("SELECT count(*), min(position), max(position) FROM events"))
-        ).one()
-        counter = (await conn.execute(text("SELECT last_position FROM event_positions"))).scalar()
-    assert (first, last, counter) == (1, count, count), (
-        f"positions must be 1..{count} with the counter at {count}; "
-        f"found {first}..{last}, counter {counter}"
-    )
+        query = text("SELECT coalesce(pg_sequence_last_value('events_position_seq'), 0)")
+        return int((await conn.execute(query)).scalar_one())
 
 
-async def test_positions_interleave_streams_in_append_order_without_gaps(
+async def test_the_log_keeps_the_order_of_appends_and_a_refused_one_uses_no_position(
     store: EventStore, engine: AsyncEngine
 ) -> None:
     a, b = new_stream(), new_stream()
-    async with engine.connect() as conn:
-        after = (await conn.execute(text("SELECT last_position FROM event_positions"))).scalar_one()
+    reader, _ = await caught_up(engine, store)
 
     await store.append(a, [envelope(invoice_registered())], expected_version=0)
     await store.append(b, [envelope(invoice_registered())], expected_version=0)
     await store.append(a, [envelope(reminder_sent()), envelope(payment_recorded())], 1)
-    with pytest.raises(ConcurrencyConflict):  # a refused append must not leave a hole
+    before_refusal = await _last_handed_out(engine)
+    with pytest.raises(ConcurrencyConflict):
         await store.append(b, [envelope(reminder_sent())], expected_version=0)
+    assert await _last_handed_out(engine) == before_refusal, "a refused append reserved positions"
     await store.append(b, [envelope(reminder_sent())], expected_version=1)
 
-    log = await store.read_all(after_position=after, limit=100)
-    logged = [(r.stream_id, r.version) for r in log]
+    log = [r for r in await reader.drain() if r.stream_id in (a, b)]
+    assert [(r.stream_id, r.version) for r in log] == [(a, 1), (b, 1), (a, 2), (a, 3), (b, 2)]
+    assert [r.log_position for r in log] == sorted({r.log_position for r in log})
     positions = [r.position for r in log]
-    assert logged == [(a, 1), (b, 1), (a, 2), (a, 3), (b, 2)]
-    assert positions == list(range(after + 1, after + 6))
-    await _assert_log_has_no_gaps(engine)
+    assert positions == sorted(set(positions)), "one at a time, positions rise with the log"
+    assert len({r.tx_id for r in log}) == 4, "one transaction per append, the batch shares it"
 
 
-async def test_concurrent_appends_to_many_streams_get_distinct_contiguous_positions(
+async def test_concurrent_appends_to_many_streams_get_distinct_positions_rising_in_each_batch(
     store: EventStore, engine: AsyncEngine
 ) -> None:
     streams = [new_stream() for _ in range(12)]
@@ -65,8 +61,17 @@ async def test_concurrent_appends_to_many_streams_get_distinct_contiguous_positi
     for stream_id, records in zip(streams, results, strict=True):
         assert [r.version for r in records] == [1, 2, 3, 4], stream_id
         positions = [r.position for r in records]
-        assert positions == list(range(positions[0], positions[0] + 4)), "a batch is contiguous"
-    await _assert_log_has_no_gaps(engine)
+        assert positions == sorted(positions), "a batch's positions rise with its versions"
+        assert len({r.tx_id for r in records}) == 1, "a batch is one transaction"
+    every = [r.position for records in results for r in records]
+    assert len(every) == len(set(every)) == 48
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            text("SELECT stream_id, version, tx_id FROM events WHERE stream_id = ANY(:s)"),
+            {"s": streams},
+        )
+        stored = {(r.stream_id, r.version): r.tx_id for r in rows}
+    assert stored == {(r.stream_id, r.version): r.tx_id for rs in results for r in rs}
 
 
 async def test_two_writers_with_the_same_expected_version_one_wins_one_conflicts(

@@ -6,11 +6,10 @@ import asyncio
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
+from uuid import uuid4
 
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
-from sqlalchemy import Connection, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from eventstore.events import (
@@ -23,6 +22,7 @@ from eventstore.events import (
     FormalNoticeSent,
     Instalment,
     PaymentPlanAgreed,
+    PaymentRecorded,
     PrescriptionAlerted,
     PromiseToPayMade,
     ReminderChannel,
@@ -35,11 +35,21 @@ from eventstore.events.operations import (
     EInvoicingStatusReceived,
     PartnerReported,
 )
+from eventstore.records import EventMetadata, LogPosition, NewEvent
 from eventstore.store import EventStore
 from projections.calendar import local_date
-from projections.projector import project_batch, rebuild, run_projector, wait_for_position
-from projections.tables import balance_movements, case_list, checkpoints, metadata
+from projections.projector import (
+    current_checkpoint,
+    includes,
+    project_batch,
+    rebuild,
+    run_projector,
+    wait_for_position,
+)
+from storage.tables import balance_movements, case_list, checkpoints
+from tests.eventstore.writers import open_writer
 from tests.projections.builders import Books, checkpoint, drain
+from tests.support.schema import schema_differences
 
 
 class SimulatedCrash(Exception):
@@ -113,7 +123,8 @@ async def test_events_without_a_handler_or_an_invoice_are_skipped_and_the_checkp
 
     await books.project()
 
-    assert await checkpoint(engine) >= max(last, orphan)
+    async with engine.connect() as conn:
+        assert await includes(conn, last) and await includes(conn, orphan)
     assert (await books.rows())[case_id] == before
     assert "never-registered" not in await books.rows()
 
@@ -349,19 +360,43 @@ async def test_reading_your_writes_waits_for_the_running_projector(
     assert projector.exception() is None
 
 
-async def test_the_table_objects_match_migration_0004(engine: AsyncEngine) -> None:
-    ours = {case_list.name, balance_movements.name, checkpoints.name}
-
-    def differences(connection: Connection) -> list[object]:
-        context = MigrationContext.configure(
-            connection,
-            opts={
-                "include_name": lambda name, kind, _parent: kind != "table" or name in ours,
-                "compare_type": True,
-                "compare_server_default": True,
-            },
+async def test_a_projector_does_not_pass_an_append_still_open_and_applies_it_once_committed(
+    engine: AsyncEngine, store: EventStore, books: Books
+) -> None:
+    await books.project()
+    slow = await books.invoice("100.00", date(2026, 3, 1), date(2026, 3, 31))
+    fast = await books.invoice("200.00", date(2026, 3, 1), date(2026, 3, 31))
+    await books.project()
+    async with open_writer(engine) as writer:
+        meta = EventMetadata(tenant=books.tenant, actor="system")
+        payment = PaymentRecorded(
+            amount=Decimal("40.00"),
+            paid_on=date(2026, 4, 2),
+            reference="VIR-slow",
+            balance_after=Decimal("60.00"),
         )
-        return list(compare_metadata(context, metadata))
+        held = await writer.append(slow, [NewEvent.of(payment, event_id=uuid4(), metadata=meta)], 1)
+        assert held is not None
+        done = await books.pay(fast, "50.00", date(2026, 4, 3), "150.00")
+        assert done > held[0].position, "the later commit has the larger position"
 
+        await books.project()
+        async with engine.connect() as conn:
+            assert not await includes(conn, done), "the projector passed an open append"
+            assert (await current_checkpoint(conn)).tx_id < held[0].tx_id
+        await writer.commit()
+
+    await books.project()
+    rows = await books.rows()
+    assert (rows[slow]["balance"], rows[fast]["balance"]) == (Decimal("60.00"), Decimal("150.00"))
+    assert [kind for kind, _, _ in await books.movements(slow)] == ["invoice", "payment"]
     async with engine.connect() as conn:
-        assert await conn.run_sync(differences) == []
+        assert await includes(conn, held[0].position) and await includes(conn, done)
+        assert await current_checkpoint(conn) >= LogPosition(held[0].tx_id, held[0].position)
+
+
+async def test_the_table_objects_match_the_migrations(engine: AsyncEngine) -> None:
+    async with engine.connect() as conn:
+        assert (
+            await conn.run_sync(schema_differences, case_list, balance_movements, checkpoints) == []
+        )
