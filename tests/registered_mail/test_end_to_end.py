@@ -119,14 +119,18 @@ async def test_the_presentation_reported_by_the_provider_starts_the_formal_notic
     sent_at = notice.sent_at
     assert sent_at < notice.escalate_from <= sent_at + timedelta(seconds=30)
 
-    async with httpx.AsyncClient() as http:
-        log = (await http.get(f"{sandbox.url}/_sandbox/notifications")).json()
-    delivered = {
-        n["body"]["event_type"]
-        for n in log["notifications"]
-        if n["delivered"] and n["body"]["resource_custom_data"] == letter.idempotency_key
-    }
-    assert "ON_MAIN_DELIVERY_STATUS_FIRST_PRESENTATION" in delivered
+    async def delivered() -> set[str]:
+        # The sandbox marks a notification delivered once recouvre's webhook answered,
+        # which is just after the webhook signalled the case: poll, on a loaded machine.
+        async with httpx.AsyncClient() as http:
+            log = (await http.get(f"{sandbox.url}/_sandbox/notifications")).json()
+        return {
+            n["body"]["event_type"]
+            for n in log["notifications"]
+            if n["delivered"] and n["body"]["resource_custom_data"] == letter.idempotency_key
+        }
+
+    await eventually(delivered, lambda kinds: "ON_MAIN_DELIVERY_STATUS_FIRST_PRESENTATION" in kinds)
 
     async def proofs() -> list[ProofRecord]:
         return await case_proofs(engine, case.case_id)
