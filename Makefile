@@ -20,3 +20,6 @@ test: lint pytest
 bench: bootstrap
 	.venv/bin/python benchmarks/event_store_append.py
 	.venv/bin/python benchmarks/projection_rebuild.py
+	.venv/bin/python benchmarks/intake_cluster.py
+	.venv/bin/python benchmarks/intake_vs_engine.py
+	.venv/bin/python benchmarks/replay_five_years.py
