@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from eventstore.records import NewEvent
+from schemas.case import CaseView
 
 
 class AppendCaseEvents(BaseModel):
@@ -19,3 +20,18 @@ class AppendedEvents(BaseModel):
     version: int
     last_position: int
     head_hash: str
+
+
+class RecordCase(BaseModel):
+    """A case's new facts (possibly none) and its view after them, published together:
+    the facts go to the case's stream first, then the view to the read model."""
+
+    append: AppendCaseEvents | None = None
+    view: CaseView
+
+
+class RecordedCase(BaseModel):
+    version: int
+    """The stream's version after the append (the view's ``events_appended``)."""
+    view_written: bool
+    """False when a newer revision of the view was already stored (a late retry)."""

@@ -222,6 +222,9 @@ class CaseView(BaseModel):
     seen_messages: list[str] = Field(default_factory=list)
     """Senders' ids of reports already applied (partner event ids, e-invoicing status ids):
     a redelivery changes nothing."""
+    view_revision: int = 0
+    """How many times the workflow has published this view to the read model (table
+    ``case_views``); a late retry of an older publication never overwrites a newer one."""
 
     @classmethod
     def opened(cls, start: CaseStart) -> CaseView:
@@ -246,6 +249,13 @@ class CaseView(BaseModel):
         )
 
     @property
+    def position(self) -> int:
+        """The case's journal position: how many entries it has journaled (continue-as-new
+        included). Every accepted write journals one, so a write's answer carries it and a
+        read can ask for a view that reflects at least that position (read-your-writes)."""
+        return self.journal_base + len(self.journal)
+
+    @property
     def facts_journaled(self) -> int:
         """How many facts the case has recorded; once flushed, the stream's version."""
         return self.facts_trimmed + sum(1 for entry in self.journal if entry.fact is not None)
@@ -260,3 +270,9 @@ class CaseCreated(BaseModel):
     workflow_id: str
     policy_id: str
     policy_version: int
+    position: int = Field(
+        default=1,
+        description="The journal position of the registration (InvoiceRegistered): pass it "
+        "as `after_position` to GET /v1/cases/{case_id} to read the case once its workflow "
+        "has recorded it",
+    )

@@ -58,6 +58,14 @@ class Settings(BaseSettings):
         description="Worker processes `recouvre run` starts; 0: one per core beyond the API's",
     )
     temporal_rpc_timeout_s: float = Field(default=5.0, alias="TEMPORAL_RPC_TIMEOUT_S")
+    read_your_writes_wait_s: float = Field(
+        default=2.0,
+        ge=0,
+        le=30,
+        alias="RECOUVRE_READ_YOUR_WRITES_WAIT_S",
+        description="How long GET /v1/cases/{id}?after_position=N waits for the read model "
+        "to reach N before answering with the view it has (marked caught_up=false)",
+    )
     log_format: Literal["text", "json"] = Field(
         default="text",
         alias="RECOUVRE_LOG_FORMAT",

@@ -3,7 +3,8 @@
 The Alembic migrations in storage/migrations create them; tests compare these objects with the
 migrated database. Grouped by owner: the service's cases and email ledger (0001, 0007), the
 event store (0002), the channel outbox (0003), the read tables (0004, derived data, emptied and
-refilled by a rebuild), registered mail (0005) and partner hand-offs (0006).
+refilled by a rebuild), registered mail (0005), partner hand-offs (0006) and the case views
+(0009, the read model the case workflows publish).
 """
 
 from __future__ import annotations
@@ -312,4 +313,25 @@ partner_events = Table(
 
 ``outcome``: ``pending`` (recorded, the case's workflow not yet told), ``signalled``, or
 ``case_not_running`` (the workflow had already finished, e.g. the case was paid).
+"""
+
+# --- the case views (migration 0009) ---
+
+case_views = Table(
+    "case_views",
+    metadata,
+    Column("case_id", String(64), primary_key=True),
+    Column("tenant", String(64), nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("stream_version", Integer, nullable=False),
+    Column("view", JSONB, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+"""The latest view of each case as its workflow published it: what GET /v1/cases/{id}
+serves without asking the workflow. ``revision`` orders the publications (a late retry
+never overwrites a newer one); ``position`` is the journal position the view reflects
+(read-your-writes); ``stream_version`` the facts of it already in the event store.
+Written by intake (the opened case, revision 0) and by the ``record_case`` activity; not
+derived from the events, so a projection rebuild leaves it alone.
 """

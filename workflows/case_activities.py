@@ -3,6 +3,7 @@ each with the idempotency key of its case and step, and the event-store flush.""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
@@ -17,8 +18,8 @@ with workflow.unsafe.imports_passed_through():
     from activities.email_activities import EmailActivities
     from activities.email_request import EmailRequest
     from activities.event_activities import EventActivities
-    from activities.event_requests import AppendCaseEvents
-    from schemas.case import ActionRecord
+    from activities.event_requests import AppendCaseEvents, RecordCase
+    from schemas.case import ActionRecord, CaseView
     from schemas.policy import Channel, PolicyStep
     from workflows import case_reducer as reducer
     from workflows import facts
@@ -53,6 +54,12 @@ CHANNEL_ACTIVITIES: dict[str, Dispatch] = {
     "court_file": ChannelActivities.prepare_court_file,
     "claim_declaration": ChannelActivities.declare_claim,
 }
+
+
+def view_digest(case: CaseView) -> str:
+    """What the read model would show of the case, less the bookkeeping of publishing it."""
+    shown = case.model_dump_json(exclude={"view_revision", "journal_flushed", "events_appended"})
+    return hashlib.sha256(shown.encode()).hexdigest()
 
 
 class CaseActivities(CaseWorkflowBase):
@@ -140,7 +147,13 @@ class CaseActivities(CaseWorkflowBase):
     async def _flush_events(self) -> None:
         """Append the journal's new facts to the case's stream. Ids come from the case and
         the journal's absolute index, so a retried append records nothing twice; the append
-        retries until it succeeds, so no fact is ever left out of the stream."""
+        retries until it succeeds, so no fact is ever left out of the stream.
+
+        Cases that publish their view (``case-view-v1``) record the facts and the view in
+        one activity, whenever either changed (see ``_publish``)."""
+        if self._publish_views:
+            await self._publish()
+            return
         case = self._case
         if not self._store_events or case.journal_flushed >= case.journal_base + len(case.journal):
             return
@@ -158,6 +171,35 @@ class CaseActivities(CaseWorkflowBase):
             )
             case.events_appended = appended.version
         case.journal_flushed = flushed
+
+    async def _publish(self) -> None:
+        """Append the journal's new facts, then publish the case's view to the read model
+        (GET /v1/cases serves it without asking this workflow), in one activity. Skipped
+        when neither the facts nor the view changed since the last publication; retried
+        until it succeeds, like the append alone."""
+        case = self._case
+        digest = view_digest(case)
+        flushed = case.journal_base + len(case.journal)
+        if digest == self._published and case.journal_flushed >= flushed:
+            return
+        batch = facts.new_events(case, workflow.info().workflow_id)
+        append = None
+        if batch:
+            append = AppendCaseEvents(
+                stream_id=case.case_id, expected_version=case.events_appended, events=batch
+            )
+        case.view_revision += 1
+        recorded = await workflow.execute_activity_method(
+            EventActivities.record_case,
+            RecordCase(append=append, view=case),
+            start_to_close_timeout=self._activity_timeout(),
+            retry_policy=APPEND_RETRY,
+        )
+        case.events_appended = recorded.version
+        case.journal_flushed = flushed
+        # What was published, as the case stood before the activity: if handlers changed
+        # the case meanwhile, the digests differ and the next wait publishes again.
+        self._published = digest
 
     def _note_action(self, kind: str, action: ActionRecord, fact: Any) -> None:
         """Journal an act that was done (failed acts are in ``actions`` only)."""

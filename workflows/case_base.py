@@ -17,4 +17,6 @@ class CaseWorkflowBase:
     _changed: bool
     _timed_law: bool
     _store_events: bool
+    _publish_views: bool
+    _published: str | None
     _cal: DebtorCalendar | None

@@ -25,6 +25,9 @@ with workflow.unsafe.imports_passed_through():
 LEGAL_TIMELINE_PATCH = "legal-timeline-v2"
 # Cases started before the event store keep no stream; new ones append every fact.
 EVENT_STORE_PATCH = "event-store-v1"
+# Cases started before the read model never publish their view (GET /v1/cases asks them
+# live); new ones publish it with their facts, and before each wait when it changed.
+CASE_VIEW_PATCH = "case-view-v1"
 KEEP_FLUSHED_ENTRIES = 10
 """Journal entries already in the event store that continue-as-new still carries."""
 
@@ -41,12 +44,15 @@ class CollectionCaseWorkflow(CaseMessages, CaseSteps):
         self._changed = False
         self._timed_law = False
         self._store_events = False
+        self._publish_views = False
+        self._published = None
         self._cal = None
 
     @workflow.run
     async def run(self, start: CaseStart) -> CaseView:
         self._timed_law = workflow.patched(LEGAL_TIMELINE_PATCH)
         self._store_events = workflow.patched(EVENT_STORE_PATCH)
+        self._publish_views = self._store_events and workflow.patched(CASE_VIEW_PATCH)
         if self._store_events and not self._case.journal and self._case.journal_base == 0:
             reducer.journal(
                 self._case, self._case.opened_at, "InvoiceRegistered",
@@ -67,6 +73,11 @@ class CollectionCaseWorkflow(CaseMessages, CaseSteps):
             if self._should_continue_as_new():
                 await self._continue_as_new()
             wake = self._plan_next()
+            if self._publish_views:
+                self._changed = False
+                await self._publish()  # the view as it waits (handlers may run meanwhile)
+                if self._changed:
+                    continue
             timeout = None if wake.at is None else wake.at - workflow.now()
             if not await self._wait_for_change(timeout):
                 await self._act(wake)

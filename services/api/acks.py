@@ -26,10 +26,9 @@ class CaseAck(BaseModel):
     holds: list[HoldKind] = Field(
         description="What suspends the timeline now, by kind (who and why: GET the case)"
     )
-    position: int | None = Field(
-        default=None,
-        description="Reserved for read-your-writes: the event position of this write, to pass "
-        "as `after_position` to GET /v1/cases. Always null for now.",
+    position: int = Field(
+        description="The case's journal position after this write: pass it as "
+        "`after_position` to GET /v1/cases/{case_id} to read your write"
     )
 
 
@@ -43,4 +42,5 @@ def ack(case: CaseView) -> CaseAck:
         policy_id=case.policy_id,
         policy_version=case.policy_version,
         holds=[hold.kind for hold in case.holds],
+        position=case.position,
     )

@@ -13,7 +13,8 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from policies.catalog import UnknownPolicy, resolve_policy
-from schemas.case import CaseCreated, CaseStart
+from projections.case_view_store import save_case_view
+from schemas.case import CaseCreated, CaseStart, CaseView
 from schemas.invoice import InvoiceIn
 from services.api.case_ids import case_id_for, workflow_id_for
 from services.api.deps import Runtime
@@ -27,7 +28,8 @@ async def register_invoice(
 ) -> tuple[CaseCreated, bool]:
     """Return the case and whether it is new.
 
-    The row is inserted and the workflow started inside one transaction: the
+    The row (with the opened case's first view, for reads) is inserted and the workflow
+    started inside one transaction: the
     unique key (tenant, invoice number) makes concurrent identical requests
     wait for the first one, and if Temporal refuses the start the row is
     rolled back, so nothing half-created remains. Starting is idempotent
@@ -93,6 +95,8 @@ async def register_invoice(
             creditor_address=runtime.settings.creditor_address,
             payment_instructions=runtime.settings.payment_instructions,
         )
+        # The opened case is readable at once (revision 0), before its workflow runs.
+        await save_case_view(conn, CaseView.opened(start))
         await _start_workflow(runtime, start, workflow_id)
     return created, True
 

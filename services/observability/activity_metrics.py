@@ -37,8 +37,9 @@ from services.observability.logs import log_context
 
 log = logging.getLogger("recouvre.worker.metrics")
 
-APPEND_ACTIVITY = "append_case_events"
-"""The event-store append: its retries mean the store refuses or is slow."""
+APPEND_ACTIVITIES = ("record_case", "append_case_events")
+"""The event-store appends (with the case's view, or alone for cases started before the
+read model): their retries mean the store refuses or is slow."""
 ATTEMPT_BUCKETS = (1, 2, 3, 5, 10, 20, 50, 100)
 DURATION_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
 
@@ -71,8 +72,8 @@ class ActivityMetrics:
         )
         self.append_retries = Counter(
             "recouvre_append_retries",
-            f"Attempts of {APPEND_ACTIVITY} beyond the first (the event store refused or "
-            "timed out the previous one)",
+            "Attempts of record_case or append_case_events beyond the first (the event store "
+            "refused or timed out the previous one)",
             registry=registry,
         )
         self.failed_steps = Counter(
@@ -132,7 +133,7 @@ class _MeasuredActivity(ActivityInboundInterceptor):
         info = activity.info()
         name = info.activity_type
         metrics.attempts.labels(name).observe(info.attempt)
-        if name == APPEND_ACTIVITY and info.attempt > 1:
+        if name in APPEND_ACTIVITIES and info.attempt > 1:
             metrics.append_retries.inc()
         status = "completed"
         start = time.perf_counter()

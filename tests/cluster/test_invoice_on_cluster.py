@@ -40,7 +40,8 @@ async def test_demo_invoice_is_reminded_then_paid_on_the_cluster(
         assert [m["X-Recouvre-Step"] for m in mails] == ["reminder_1"], "reminder 1 at +5 s"
         assert mails[0]["To"] == "compta@durand.example"
         assert body["invoice_number"] in mails[0]["Subject"]
-        reminded = (await op.get(f"/v1/cases/{case_id}")).json()
+        # Registered, then reminded: two journal entries, read once the read model has them.
+        reminded = (await op.get(f"/v1/cases/{case_id}", params={"after_position": 2})).json()
         assert reminded["actions"][0]["step"] == "reminder_1"
 
         paid = await erp.post(
@@ -48,7 +49,8 @@ async def test_demo_invoice_is_reminded_then_paid_on_the_cluster(
             json={"amount": "1200.00", "paid_on": "2026-11-02", "reference": "VIR-CLUSTER"},
         )
         assert paid.status_code == 200, paid.text
-        closed = (await op.get(f"/v1/cases/{case_id}")).json()
+        after = {"after_position": paid.json()["position"]}
+        closed = (await op.get(f"/v1/cases/{case_id}", params=after)).json()
         assert (closed["stage"], closed["outcome"], closed["balance"]) == ("closed", "paid", "0.00")
 
     # The workflow ran on the cluster and finished there.

@@ -93,8 +93,9 @@ async def test_stopped_database_is_reported_by_health(service: Service, smtp: Sm
 
 async def test_no_worker_running_gives_503_within_the_rpc_timeout(service: Service) -> None:
     """The case's task queue has no worker: Temporal takes the start (it needs no worker)
-    but nobody runs the update or the query. The API gives up after TEMPORAL_RPC_TIMEOUT_S
-    (plus a second) with a 503 and Retry-After, and says the request may still apply."""
+    but nobody runs the update or a live query. The API gives up after TEMPORAL_RPC_TIMEOUT_S
+    (plus a second) with a 503 and Retry-After, and says the request may still apply. A
+    plain read needs no worker: it answers from the read model, the case as registered."""
     timeout_s = 2.0
     settings = service.settings.model_copy(
         update={"task_queue": f"no-worker-{uuid.uuid4().hex[:8]}", "temporal_rpc_timeout_s": 2.0}
@@ -113,9 +114,19 @@ async def test_no_worker_running_gives_503_within_the_rpc_timeout(service: Servi
         async with httpx.AsyncClient(
             base_url=base_url, headers={"Authorization": f"Bearer {KEYS['operator']}"}, timeout=30
         ) as operator:
+            from_read_model = await operator.get(f"/v1/cases/{case_id}")
             started = time.monotonic()
-            read = await operator.get(f"/v1/cases/{case_id}")
+            read = await operator.get(f"/v1/cases/{case_id}", params={"consistency": "live"})
             query_took = time.monotonic() - started
+    assert from_read_model.status_code == 200, from_read_model.text
+    assert from_read_model.json()["read"] == {
+        **from_read_model.json()["read"],
+        "source": "read_model",
+        "position": 0,
+        "revision": 0,
+    }
+    assert from_read_model.json()["balance"] == "1200.00"
+    assert from_read_model.json()["pending_actions"] is None
     await service.dev_env.client.get_workflow_handle(created.json()["workflow_id"]).terminate()
     for response, took in ((payment, update_took), (read, query_took)):
         assert response.status_code == 503, response.text

@@ -63,8 +63,9 @@ async def test_temporal_killed_mid_timeline_every_case_continues(
             assert await server.kill() == -signal.SIGKILL
             killed = time.monotonic()
             refused = invoice_payload(policy="demo")
+            read = await operator.get(f"/v1/cases/{case_ids[-1]}")  # from the read model
             answers = [
-                (await operator.get(f"/v1/cases/{case_ids[-1]}")).status_code,
+                (await operator.get(f"/v1/cases/{case_ids[-1]}?consistency=live")).status_code,
                 (await erp.post("/v1/invoices", json=refused)).status_code,
                 (await operator.get("/healthz")).status_code,
             ]
@@ -108,6 +109,8 @@ async def test_temporal_killed_mid_timeline_every_case_continues(
         wall_s=f"{time.monotonic() - began:.1f}",
     )
     assert all(code == 503 for code in answers), answers
+    assert read.status_code == 200, "a case read needs neither Temporal nor a worker"
+    assert read.json()["read"]["source"] == "read_model"
     assert workflows == CASES, "no case lost, none made by the refused intake"
     assert refused_rows == 0, "the intake refused while Temporal was down left nothing"
     assert figures.duplicates == 0

@@ -75,7 +75,7 @@ async def test_the_presentation_reported_by_the_provider_starts_the_formal_notic
         workflows=[CollectionCaseWorkflow],
         activities=[
             *channel_activities(channels),
-            EventActivities(EventStore(engine)).append_case_events,
+            *EventActivities(EventStore(engine), engine).activities(),
         ],
         workflow_runner=workflow_runner(),
     ):

@@ -99,7 +99,7 @@ async def case_worker(
         activities=[
             email.send_email,
             *channel_activities(channels),
-            EventActivities(EventStore(engine)).append_case_events,
+            *EventActivities(EventStore(engine), engine).activities(),
         ],
         workflow_runner=workflow_runner(),
     ):

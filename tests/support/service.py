@@ -3,8 +3,9 @@ settings and the handle tests get from the session's `service` fixture (tests/co
 
 from __future__ import annotations
 
+import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 from temporalio.testing import WorkflowEnvironment
@@ -33,15 +34,48 @@ KEY_SPEC = ",".join(
 )
 
 
+CASE_READ = re.compile(r"^/v1/cases/([^/]+)$")
+
+
 @dataclass(frozen=True)
 class Service:
     base_url: str
     settings: Settings
     dev_env: WorkflowEnvironment
+    positions: dict[str, int] = field(default_factory=dict)
+    """The highest position each case's writes answered, shared by every client."""
 
     def client(self, who: str | None) -> httpx.AsyncClient:
+        """A client that reads its writes, as an integration would: every write's answer
+        (`case_id`, `position`) is remembered, and a read of that case without its own
+        `after_position` or `consistency` asks for at least that position."""
         headers = {"Authorization": f"Bearer {KEYS[who]}"} if who else {}
-        return httpx.AsyncClient(base_url=self.base_url, headers=headers, timeout=30)
+        return httpx.AsyncClient(
+            base_url=self.base_url,
+            headers=headers,
+            timeout=30,
+            event_hooks={"request": [self._after_last_write], "response": [self._remember]},
+        )
+
+    async def _after_last_write(self, request: httpx.Request) -> None:
+        found = CASE_READ.match(request.url.path)
+        if request.method != "GET" or found is None or found[1] not in self.positions:
+            return
+        if {"after_position", "consistency"} & set(request.url.params):
+            return
+        request.url = request.url.copy_add_param("after_position", self.positions[found[1]])
+
+    async def _remember(self, response: httpx.Response) -> None:
+        if response.request.method != "POST" or not response.is_success:
+            return
+        await response.aread()
+        try:
+            body = response.json()
+        except ValueError:
+            return
+        if isinstance(body, dict) and isinstance(body.get("position"), int):
+            case_id = str(body.get("case_id"))
+            self.positions[case_id] = max(self.positions.get(case_id, 0), body["position"])
 
 
 def make_settings(database_url: str, temporal_address: str, smtp: Smtp) -> Settings:
@@ -53,4 +87,5 @@ def make_settings(database_url: str, temporal_address: str, smtp: Smtp) -> Setti
         SMTP_PORT=smtp.port,
         RECOUVRE_API_KEYS=KEY_SPEC,
         TEMPORAL_RPC_TIMEOUT_S=3.0,
+        RECOUVRE_READ_YOUR_WRITES_WAIT_S=15.0,
     )

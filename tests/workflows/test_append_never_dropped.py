@@ -48,7 +48,7 @@ async def test_appends_that_keep_failing_hold_the_case_visibly_and_lose_nothing(
 
             async def retried(h: object) -> bool:
                 pending = await case_pending_actions(handle, RPC)
-                return any(p.activity == "append_case_events" and p.attempt >= 2 for p in pending)
+                return any(p.activity == "record_case" and p.attempt >= 2 for p in pending)
 
             await _until(retried, handle)
             waiting = StreamStatus.of(await state(handle))

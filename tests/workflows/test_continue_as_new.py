@@ -81,4 +81,4 @@ async def test_a_case_continues_as_new_mid_timeline_and_keeps_every_fact_once(
         replayed = await replayer.replay_workflow(history, raise_on_replay_failure=False)
         assert replayed.replay_failure is None, f"run {run_id}: {replayed.replay_failure}"
     for index, (_, history) in enumerate(runs[:2], start=1):
-        write_history(history, f"collection_case_v4_continued_run{index}")
+        write_history(history, f"collection_case_v5_continued_run{index}")

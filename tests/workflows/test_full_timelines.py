@@ -94,7 +94,7 @@ async def test_two_year_b2b_timeline_partial_payment_broken_promise_notice_to_pa
             PartnerReport(status="amount_collected", on=due + days(700), amount=Decimal("1000")),
         )
         result = await handle.result()
-        await record_history(handle, "collection_case_v3_b2b_two_years_paid")
+        await record_history(handle, "collection_case_v5_b2b_two_years_paid")
 
     done = sent_on(result)
     assert done["reminder_1"] == working(due + days(7))

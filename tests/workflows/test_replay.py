@@ -47,6 +47,20 @@ def test_histories_are_checked_in() -> None:
         ),
         "continue-as-new: the run that continued": "collection_case_v4_continued_run1",
         "continue-as-new: the run that carried on": "collection_case_v4_continued_run2",
+        "views published to the read model: a two-year B2B case": (
+            "collection_case_v5_b2b_two_years_paid"
+        ),
+        "views published: a bounce that blocks, then the retry": (
+            "collection_case_v5_bounce_blocked_retried"
+        ),
+        "views published: a notice that failed, a migration, a retry": (
+            "collection_case_v5_notice_blocked_migrated_retried"
+        ),
+        "views published: updates refused, then paid": (
+            "collection_case_v5_updates_refused_then_paid"
+        ),
+        "views published across continue-as-new (run 1)": "collection_case_v5_continued_run1",
+        "views published across continue-as-new (run 2)": "collection_case_v5_continued_run2",
     }
     for generation, name in generations.items():
         assert name in names, (

@@ -69,7 +69,7 @@ async def test_a_refused_reminder_blocks_the_timeline_until_the_operator_retries
         retried = await state(handle)
         await sleep_until(ts_env, at_8(working(due + days(40))) + days(0.5))  # between steps
         later = await state(handle)
-        await record_history(handle, "collection_case_v4_bounce_blocked_retried")
+        await record_history(handle, "collection_case_v5_bounce_blocked_retried")
 
     assert blocked.steps_done == 0, "a failed step is not done"
     assert [(h.kind, h.ref) for h in blocked.holds] == [(HoldKind.blocked, "reminder_1")]
@@ -119,7 +119,7 @@ async def test_a_formal_notice_that_could_not_be_sent_does_not_exist(
         await send(handle, RetryStep(step="formal_notice"))
         await ts_env.sleep(days(3))  # the policy's min_gap after the last action
         sent = await state(handle)
-        await record_history(handle, "collection_case_v4_notice_blocked_migrated_retried")
+        await record_history(handle, "collection_case_v5_notice_blocked_migrated_retried")
 
     assert failed.formal_notice is None and failed.stage is Stage.amicable
     assert "FormalNoticeSent" not in journal_types(failed)

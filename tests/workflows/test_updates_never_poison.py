@@ -59,7 +59,7 @@ async def test_no_update_can_stall_a_case(
             ),
         )
         result = await handle.result()
-        await record_history(handle, "collection_case_v4_updates_refused_then_paid")
+        await record_history(handle, "collection_case_v5_updates_refused_then_paid")
 
     assert "not paused" in str(not_paused.value.cause)
     assert "amount" in str(too_much.value.cause)

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from eventstore.events.audit import AuditedRead
@@ -15,8 +15,9 @@ from legal import LegalError
 from schemas.case import CaseView, PaymentIn
 from schemas.money import Balance
 from services.api.acks import CaseAck, ack
-from services.api.case_access import case_handle, case_state, case_update
+from services.api.case_access import case_handle, case_update
 from services.api.case_progress import PendingAction, StreamStatus, case_pending_actions
+from services.api.case_reads import Consistency, ReadInfo, read_case
 from services.api.deps import PayerPrincipal, ReaderPrincipal, RuntimeDep, attributed
 from services.api.errors import ApiError, ErrorResponse, field_error
 from services.api.keys import Role
@@ -45,12 +46,17 @@ class ClaimToDate(BaseModel):
 
 
 class CaseDetail(CaseView):
-    """The live case plus what it claims today, its stream's completeness, and the outside
-    actions still being retried (a case waiting on a failing append or provider shows it)."""
+    """The case plus what it claims today, its stream's completeness, how it was read, and
+    (read live) the outside actions still being retried."""
 
     claim_to_date: ClaimToDate
     stream: StreamStatus
-    pending_actions: list[PendingAction] = Field(default_factory=list)
+    read: ReadInfo
+    pending_actions: list[PendingAction] | None = Field(
+        default=None,
+        description="Outside actions Temporal is retrying for the case (a failing append or "
+        "provider), with their attempt and last error; only with `consistency=live`",
+    )
 
 
 def _claim(runtime: RuntimeDep, case: CaseView) -> ClaimToDate:
@@ -75,18 +81,42 @@ def _claim(runtime: RuntimeDep, case: CaseView) -> ClaimToDate:
 
 
 @router.get("/{case_id}", operation_id="getCase", responses=NOT_FOUND)
-async def get_case(case_id: str, principal: ReaderPrincipal, runtime: RuntimeDep) -> CaseDetail:
-    """The live case: stage, balance, holds and their reasons, actions done, the next step
-    and why, the prescription date, the journal, and the claim (penalties) as of today."""
-    handle = await case_handle(runtime, principal.tenant, case_id)
-    case = await case_state(runtime, handle)
+async def get_case(
+    case_id: str,
+    principal: ReaderPrincipal,
+    runtime: RuntimeDep,
+    consistency: Annotated[
+        Consistency,
+        Query(
+            description="read_model (default): the view the case's workflow last published, "
+            "never waiting on a worker; live: ask the workflow now (503 when it cannot answer)"
+        ),
+    ] = Consistency.read_model,
+    after_position: Annotated[
+        int | None,
+        Query(
+            ge=0,
+            le=1_000_000_000,
+            description="Read your writes: the `position` a write answered; the read waits "
+            "briefly for the view to reflect it (see `read.caught_up`)",
+        ),
+    ] = None,
+) -> CaseDetail:
+    """The case: stage, balance, holds and their reasons, actions done, the next step and
+    why, the prescription date, the journal, the claim (penalties) as of today, and which
+    journal position the view reflects."""
+    case, read = await read_case(runtime, principal.tenant, case_id, consistency, after_position)
+    pending = None
+    if read.source is Consistency.live:
+        handle = await case_handle(runtime, principal.tenant, case_id)
+        timeout = timedelta(seconds=runtime.settings.temporal_rpc_timeout_s)
+        pending = await case_pending_actions(handle, timeout)
     detail = CaseDetail(
         **case.model_dump(),
         claim_to_date=_claim(runtime, case),
         stream=StreamStatus.of(case),
-        pending_actions=await case_pending_actions(
-            handle, timedelta(seconds=runtime.settings.temporal_rpc_timeout_s)
-        ),
+        read=read,
+        pending_actions=pending,
     )
     if principal.role is Role.auditor:  # every auditor read leaves a trace (issue 4)
         await record_auditor_read(runtime, principal, AuditedRead.case, case_id)
@@ -116,7 +146,8 @@ async def post_payment(
             raise
     # The workflow has finished (case closed): a retry of a recorded payment is fine; a
     # reused reference is the body's fault (422); any other payment, the case's state (409).
-    state = await case_state(runtime, handle)
+    # Its last view is in the read model (published before the workflow completed).
+    state, _ = await read_case(runtime, principal.tenant, case_id)
     try:
         check_payment(state, payment)
     except PaymentRejected as rejected:

@@ -1,0 +1,72 @@
+"""The read model of a case: the latest view its workflow published, with the journal
+position it reflects. Written by intake and by the ``record_case`` activity, read by
+GET /v1/cases/{case_id}; neither waits on a worker."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from schemas.case import CaseView
+from storage.tables import case_views
+
+
+@dataclass(frozen=True)
+class StoredView:
+    """A case's view as the read model holds it."""
+
+    view: CaseView
+    revision: int
+    position: int
+    recorded_at: datetime
+
+
+async def save_case_view(conn: AsyncConnection, view: CaseView) -> bool:
+    """Upsert the view unless the stored one has a higher or equal revision (a late retry
+    of an older publication); True when it was written."""
+    values: dict[str, Any] = {
+        "case_id": view.case_id,
+        "tenant": view.tenant,
+        "revision": view.view_revision,
+        "position": view.position,
+        "stream_version": view.events_appended,
+        "view": view.model_dump(mode="json"),
+    }
+    statement = insert(case_views).values(**values)
+    statement = statement.on_conflict_do_update(
+        index_elements=[case_views.c.case_id],
+        set_={
+            **{key: statement.excluded[key] for key in values if key != "case_id"},
+            "recorded_at": statement.excluded.recorded_at,
+        },
+        where=case_views.c.revision < statement.excluded.revision,
+    )
+    written = await conn.execute(statement.returning(case_views.c.case_id))
+    return written.first() is not None
+
+
+async def load_case_view(conn: AsyncConnection, tenant: str, case_id: str) -> StoredView | None:
+    """The tenant's case view, or None (no such case for this tenant, or none published)."""
+    found = (
+        await conn.execute(
+            select(
+                case_views.c.view,
+                case_views.c.revision,
+                case_views.c.position,
+                case_views.c.recorded_at,
+            ).where(case_views.c.case_id == case_id, case_views.c.tenant == tenant)
+        )
+    ).first()
+    if found is None:
+        return None
+    return StoredView(
+        view=CaseView.model_validate(found.view),
+        revision=found.revision,
+        position=found.position,
+        recorded_at=found.recorded_at,
+    )
