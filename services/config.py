@@ -58,6 +58,14 @@ class Settings(BaseSettings):
         description="Worker processes `recouvre run` starts; 0: one per core beyond the API's",
     )
     temporal_rpc_timeout_s: float = Field(default=5.0, alias="TEMPORAL_RPC_TIMEOUT_S")
+    background_nice: int = Field(
+        default=10,
+        ge=0,
+        le=19,
+        alias="RECOUVRE_BACKGROUND_NICE",
+        description="Niceness the worker and projector processes add to their own (0: "
+        "none), so the API keeps the CPU it needs on a saturated machine",
+    )
     read_your_writes_wait_s: float = Field(
         default=2.0,
         ge=0,

@@ -20,14 +20,14 @@ def asyncpg_url(url: str) -> str:
     raise ValueError(f"DATABASE_URL must be a postgresql:// URL, got {url.split(':', 1)[0]}://")
 
 
-def make_engine(url: str) -> AsyncEngine:
+def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> AsyncEngine:
     """An engine with a small pool; pre-ping so a restarted database is noticed, not fatal.
 
     A database going away mid-statement surfaces as OperationalError whatever the driver
     said (see ``unavailable_as_operational``), so every caller that waits out an outage
     (API 503, projector back-off, activity retry) recognises it."""
     engine = create_async_engine(
-        asyncpg_url(url), pool_size=10, max_overflow=10, pool_pre_ping=True
+        asyncpg_url(url), pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True
     )
     event.listen(engine.sync_engine, "handle_error", unavailable_as_operational)
     return engine

@@ -55,6 +55,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.database_url)
+        read_engine = make_engine(settings.database_url, pool_size=5, max_overflow=5)
         temporal = await connect_temporal(settings, lazy=True)
         if registered_mail is not None and registered_mail.enabled:
             app.state.registered_mail_webhook = RegisteredMailWebhook(
@@ -71,11 +72,13 @@ def create_app(
             keys=keys,
             rates=rates,
             tenant_policies=tenant_policies,
+            read_engine=read_engine,
         )
         try:
             yield
         finally:
             await engine.dispose()
+            await read_engine.dispose()
 
     app = FastAPI(title="recouvre", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     install_error_handlers(app)

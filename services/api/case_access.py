@@ -38,7 +38,7 @@ def _timeout(runtime: Runtime) -> timedelta:
 
 async def case_handle(runtime: Runtime, tenant: str, case_id: str) -> CaseHandle:
     """The case's workflow, if it belongs to this tenant (404 otherwise, even if it exists)."""
-    async with runtime.engine.connect() as conn:
+    async with runtime.reads.connect() as conn:
         workflow_id = (
             await conn.execute(
                 select(cases.c.workflow_id).where(

@@ -87,7 +87,7 @@ async def _stored_view(
 ) -> StoredView | None:
     deadline = time.monotonic() + runtime.settings.read_your_writes_wait_s
     while True:
-        async with runtime.engine.connect() as conn:
+        async with runtime.reads.connect() as conn:
             stored = await load_case_view(conn, tenant, case_id)
         behind = (
             stored is not None and after_position is not None and stored.position < after_position

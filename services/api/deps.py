@@ -29,6 +29,13 @@ class Runtime:
     keys: dict[str, Principal]
     rates: RateTable
     tenant_policies: dict[tuple[str, str], str] = field(default_factory=dict)
+    read_engine: AsyncEngine | None = None
+    """A pool of its own for case reads, so they never queue behind intake transactions
+    (each holds its connection while Temporal starts the workflow); default ``engine``."""
+
+    @property
+    def reads(self) -> AsyncEngine:
+        return self.read_engine or self.engine
 
 
 def get_runtime(request: Request) -> Runtime:

@@ -83,6 +83,14 @@ async def _rebuild(settings: Settings) -> None:
         await engine.dispose()
 
 
+def _yield_to_the_api(settings: Settings) -> None:
+    """Background processes (workers, projector) run at a lower CPU priority than the API
+    (RECOUVRE_BACKGROUND_NICE), so that on a saturated machine a read is served at once
+    and the timeline, which waits on timers anyway, takes the CPU left over."""
+    if settings.background_nice > 0:
+        os.nice(settings.background_nice)
+
+
 def _dispatch(argv: list[str]) -> int:
     if argv and argv[0] in LEGAL_COMMANDS:
         from legal.cli import run as run_legal
@@ -103,8 +111,10 @@ def _dispatch(argv: list[str]) -> int:
 
         uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port)
     elif args.command == "worker":
+        _yield_to_the_api(settings)
         asyncio.run(_worker(settings))
     elif args.command == "projector":
+        _yield_to_the_api(settings)
         asyncio.run(_projector(settings))
     elif args.command == "migrate":
         from storage.migrate import upgrade_to_head
