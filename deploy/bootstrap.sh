@@ -3,7 +3,9 @@
 #   - the virtualenv at .venv with the project installed (editable);
 #   - the Temporal CLI (dev server) built from its Go module;
 #   - Temporal's time-skipping test server (jars from Maven Central);
-#   - a real Temporal cluster's server and SQL tool (deploy/build_cluster.sh).
+#   - a real Temporal cluster's server and SQL tool (deploy/build_cluster.sh);
+#   - the console's JavaScript (htmx, Chart.js) from the npm registry, pinned by SHA-256;
+#   - Debian's Chromium, which the console's browser tests drive (Playwright).
 # Heavy, versioned artefacts live in a user-level cache outside the clone, so a
 # fresh clone bootstraps in seconds once the cache is warm.
 set -euo pipefail
@@ -65,5 +67,39 @@ fi
 #    and temporal-sql-tool built from go.temporal.io/server into the same cache, keyed by
 #    version. A no-op once built; about 4 minutes after step 2 on a cold machine.
 bash deploy/build_cluster.sh
+
+# 5. The console's front-end assets (services/console/assets.py reads the same paths):
+#    pinned npm packages, checked against their SHA-256, unpacked into the cache; the app
+#    serves them itself (never a CDN). Keep the versions in step with assets.py.
+npm_dir="$CACHE/npm"
+npm_asset() {  # name version sha256
+    local dir="$npm_dir/$1-$2" tgz="$npm_dir/$1-$2.tgz"
+    [ -f "$dir/.complete" ] && return 0
+    command -v npm >/dev/null || { say "npm is needed to fetch $1@$2 for the console"; exit 1; }
+    say "fetching $1@$2 from the npm registry (once)"
+    mkdir -p "$npm_dir"
+    if [ ! -f "$tgz" ]; then
+        (cd "$npm_dir" && npm pack --silent "$1@$2" >/dev/null)
+    fi
+    echo "$3  $tgz" | sha256sum -c --quiet - || { say "$tgz: checksum mismatch"; rm -f "$tgz"; exit 1; }
+    rm -rf "$dir" && mkdir -p "$dir"
+    tar -xzf "$tgz" -C "$dir"
+    touch "$dir/.complete"
+}
+npm_asset htmx.org 2.0.11 165a2655073e9e6e55e307a7c74e8ebcdb76afb7701f9c16cfd106a13add408e
+npm_asset chart.js 4.6.1 9345dacdf4bb4c5d40321f4b9aafab6fe676d37a534fc0bc2d17c4c4e29c4f00
+
+# 6. Chromium for the console's browser tests (tests/console, Playwright drives it headless).
+if ! command -v chromium >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        say "installing Chromium from Debian (once, about a minute)"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get install -y -qq chromium >/dev/null 2>&1 || {
+            apt-get update -qq >/dev/null && apt-get install -y -qq chromium >/dev/null
+        }
+    else
+        say "Chromium is missing: install it (apt-get install chromium) for tests/console"
+    fi
+fi
 
 mkdir -p var

@@ -52,6 +52,7 @@ def _banner(
         "recouvre is running. Ctrl-C stops everything; data stays in "
         f"{settings.var_dir.resolve()}.",
         f"  Processes    API here; {', '.join(child.name for child in children)} apart",
+        f"  Console      {api}/  (sign in with the operator or auditor key below)",
         f"  API docs     {api}/docs",
         f"  Health       {api}/healthz",
         f"  Temporal UI  http://127.0.0.1:{settings.temporal_ui_port}"

@@ -26,6 +26,7 @@ from services.api.routers import (
     tasks,
 )
 from services.config import Settings
+from services.console import router as console_router
 from services.observability.metrics import install_metrics
 from services.temporal_client import connect_temporal
 from storage.engine import make_engine
@@ -92,4 +93,5 @@ def create_app(
     app.include_router(registered_mail_notifications.router)
     app.include_router(partner_reports.router)
     app.include_router(audit.router)
+    app.include_router(console_router)  # the operator console's pages (docs/console.md)
     return app
