@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from schemas.case import CaseView
+from schemas.case import CaseView, HoldKind
 from storage.tables import case_views
 
 
@@ -70,3 +70,48 @@ async def load_case_view(conn: AsyncConnection, tenant: str, case_id: str) -> St
         position=found.position,
         recorded_at=found.recorded_at,
     )
+
+
+@dataclass(frozen=True)
+class AwaitingApproval:
+    """A case whose timeline waits for a person to approve (or reject) one of its steps."""
+
+    case_id: str
+    invoice_number: str
+    debtor_name: str
+    step: str
+    reason: str
+    since: datetime
+
+
+async def cases_awaiting_approval(
+    conn: AsyncConnection, tenant: str, limit: int = 500
+) -> list[AwaitingApproval]:
+    """The tenant's cases with a step awaiting approval (an ``approval`` hold in the view
+    their workflow last published), the longest waiting first: the worklist's approvals."""
+    view = case_views.c.view
+    query = (
+        select(case_views.c.case_id, view)
+        .where(
+            case_views.c.tenant == tenant,
+            view["holds"].contains([{"kind": HoldKind.approval.value}]),
+        )
+        .order_by(case_views.c.recorded_at)
+        .limit(limit)
+    )
+    waiting: list[AwaitingApproval] = []
+    for row in await conn.execute(query):
+        case = CaseView.model_validate(row.view)
+        for hold in case.holds:
+            if hold.kind is HoldKind.approval:
+                waiting.append(
+                    AwaitingApproval(
+                        case_id=row.case_id,
+                        invoice_number=case.invoice_number,
+                        debtor_name=case.debtor_name,
+                        step=hold.ref or "",
+                        reason=hold.reason,
+                        since=hold.since,
+                    )
+                )
+    return sorted(waiting, key=lambda item: item.since)

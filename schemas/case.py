@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
@@ -51,6 +51,8 @@ class HoldKind(StrEnum):
     awaiting_funds = "awaiting_funds"
     blocked = "blocked"
     """A step failed for good; ``ref`` names it. Lifted by an operator's retry."""
+    approval = "approval"
+    """A step that requires approval came due; ``ref`` names it. Lifted by the decision."""
 
 
 class Hold(BaseModel):
@@ -64,6 +66,16 @@ class Hold(BaseModel):
     amount: Balance | None = None
     ref: str | None = None
     """The promise's date, or the dispute's id, as the event store knows it."""
+
+
+class ApprovalRecord(BaseModel):
+    """A person's decision on a step that requires approval: who, when, why."""
+
+    step: str
+    decision: Literal["approve", "reject"]
+    by: str | None = None
+    at: datetime
+    reason: str | None = None
 
 
 class PlanState(BaseModel):
@@ -225,6 +237,9 @@ class CaseView(BaseModel):
     view_revision: int = 0
     """How many times the workflow has published this view to the read model (table
     ``case_views``); a late retry of an older publication never overwrites a newer one."""
+    approvals: list[ApprovalRecord] = Field(default_factory=list)
+    """Decisions on the steps that require approval, oldest first (each request is an
+    ``approval`` hold; each decision lifts it and is kept here)."""
 
     @classmethod
     def opened(cls, start: CaseStart) -> CaseView:
@@ -254,6 +269,11 @@ class CaseView(BaseModel):
         included). Every accepted write journals one, so a write's answer carries it and a
         read can ask for a view that reflects at least that position (read-your-writes)."""
         return self.journal_base + len(self.journal)
+
+    @property
+    def pending_approvals(self) -> list[str]:
+        """The steps waiting for a person's approval (at most one: the timeline's next)."""
+        return [h.ref or "" for h in self.holds if h.kind is HoldKind.approval]
 
     @property
     def facts_journaled(self) -> int:

@@ -219,6 +219,37 @@ class RetryStep(_Event):
     note: str | None = Field(default=None, max_length=MAX_NOTE)
 
 
+class ApprovalDecision(_Event):
+    """A person approves or rejects a step that requires approval and awaits it (a
+    formal notice, a hand-off, a court file): approved, it runs; rejected, it does not,
+    and the case waits for an operator (resume asks again; close ends it)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "if": {"properties": {"decision": {"const": "reject"}}},
+            "then": {
+                "required": ["reason"],
+                "properties": {"reason": {"type": "string", "minLength": 1}},
+            },
+        }
+    )
+
+    type: Literal["approval"] = "approval"
+    step: str = Field(
+        pattern=r"^[a-z0-9_]{1,64}$", max_length=64, description="The key of the step awaiting"
+    )
+    decision: Literal["approve", "reject"]
+    reason: str | None = Field(
+        default=None, max_length=MAX_NOTE, description="Why; required to reject"
+    )
+
+    @model_validator(mode="after")
+    def _reason(self) -> ApprovalDecision:
+        if self.decision == "reject" and not self.reason:
+            raise ValueError("reason: required to reject a step")
+        return self
+
+
 CaseEvent = Annotated[
     PromiseToPay
     | PaymentPlanAgreed
@@ -234,7 +265,8 @@ CaseEvent = Annotated[
     | PartnerReport
     | MigratePolicy
     | CloseCase
-    | RetryStep,
+    | RetryStep
+    | ApprovalDecision,
     Field(discriminator="type"),
 ]
 

@@ -58,6 +58,11 @@ class PolicyStep(BaseModel):
     min_balance: Decimal | None = Field(
         default=None, description="Skip the step when the balance is below this amount"
     )
+    requires_approval: bool = Field(
+        default=False,
+        description="A person must approve the step (POST /v1/cases/{case_id}/approvals) "
+        "before it runs: the case waits for the decision when the step comes due",
+    )
 
 
 class EscalationRules(BaseModel):

@@ -16,6 +16,7 @@ import eventstore.events.operations as ops
 from eventstore.events.base import DomainEvent
 from legal import add_months
 from schemas.case import (
+    ApprovalRecord,
     CaseView,
     FormalNoticeState,
     Hold,
@@ -28,6 +29,7 @@ from schemas.case import (
     Stage,
 )
 from schemas.case_events import (
+    ApprovalDecision,
     CaseEvent,
     CloseCase,
     CreditNote,
@@ -45,7 +47,7 @@ from schemas.case_events import (
     RegisteredLetterStatus,
     RetryStep,
 )
-from schemas.policy import Policy
+from schemas.policy import Policy, PolicyStep
 from workflows.claim import prescription_last_day
 from workflows.einvoicing import EInvoicingEffect, einvoicing_effect
 from workflows.payment_rules import is_duplicate
@@ -64,6 +66,8 @@ CALL_OUTCOMES = {
 FOLLOW_UP_DECLARE_CLAIM = "declare_claim"
 FOLLOW_UP_ENFORCEMENT = "enforcement_handoff"
 ESCALATED = {Stage.small_claims, Stage.injonction_de_payer, Stage.agency, Stage.enforcement}
+PER_STEP_HOLDS = {HoldKind.blocked, HoldKind.approval}
+"""Hold kinds kept one per step (``ref``), not one per case."""
 
 
 class EventRejected(ValueError):
@@ -98,7 +102,8 @@ def has_hold(case: CaseView, kind: HoldKind) -> bool:
 
 
 def put_hold(case: CaseView, hold: Hold) -> None:
-    """One hold per kind; ``blocked`` holds are one per failed step (their ``ref``)."""
+    """One hold per kind; ``blocked`` and ``approval`` holds are one per step (their
+    ``ref``)."""
     case.holds = [h for h in case.holds if not _same_hold(h, hold.kind, hold.ref)] + [hold]
 
 
@@ -109,7 +114,7 @@ def lift_hold(case: CaseView, kind: HoldKind, ref: str | None = None) -> None:
 def _same_hold(hold: Hold, kind: HoldKind, ref: str | None) -> bool:
     if hold.kind is not kind:
         return False
-    return kind is not HoldKind.blocked or ref is None or hold.ref == ref
+    return kind not in PER_STEP_HOLDS or ref is None or hold.ref == ref
 
 
 def blocked_steps(case: CaseView) -> list[str]:
@@ -124,6 +129,43 @@ def block_step(case: CaseView, step: str, channel: str, error: str, now: datetim
     put_hold(case, Hold(kind=HoldKind.blocked, since=now, reason=reason, ref=step))
     fact = ops.StepFailed(step=step[:64], channel=channel[:40], error=error[:500], failed_at=now)
     journal(case, now, "StepFailed", reason, fact=fact)
+
+
+def step_approved(case: CaseView, step: str) -> bool:
+    """The last decision on ``step`` approved it (a rejected step asks again)."""
+    decisions = [a.decision for a in case.approvals if a.step == step]
+    return bool(decisions) and decisions[-1] == "approve"
+
+
+def request_approval(case: CaseView, step: PolicyStep, now: datetime) -> None:
+    """``step`` came due and requires a person's approval it has not had: the timeline
+    waits for the decision, and the step does not run before it."""
+    reason = f"awaiting approval of {step.label}"[:500]
+    put_hold(case, Hold(kind=HoldKind.approval, since=now, reason=reason, ref=step.key))
+    fact = ops.ApprovalRequested(step=step.key, label=step.label, requested_at=now)
+    journal(case, now, "ApprovalRequested", f"{step.key}: {reason}", fact=fact)
+
+
+def decide_approval(case: CaseView, event: ApprovalDecision, policy: Policy, now: datetime) -> None:
+    """Approve: the step runs at the next wake (its time has come). Reject: it does not
+    run, and an operator hold keeps the case waiting (resume asks for approval again when
+    the timeline reaches the step; close ends the case)."""
+    by = event.by
+    lift_hold(case, HoldKind.approval, event.step)
+    case.approvals.append(
+        ApprovalRecord(step=event.step, decision=event.decision, by=by, at=now, reason=event.reason)
+    )
+    if event.decision == "approve":
+        approved = ops.StepApproved(step=event.step, reason=event.reason, approved_at=now)
+        detail = f"{event.step}: {event.reason or 'approved'}"
+        journal(case, now, "StepApproved", detail, by, approved)
+        return
+    reason = event.reason or "rejected"
+    rejected = ops.StepRejected(step=event.step, reason=reason, rejected_at=now)
+    journal(case, now, "StepRejected", f"{event.step}: {reason}", by, rejected)
+    label = next((s.label for s in policy.steps if s.key == event.step), event.step)
+    why = f"{label} rejected: {reason}"[:500]
+    put_hold(case, Hold(kind=HoldKind.operator, since=now, reason=why, by=by, ref=event.step))
 
 
 def _sender_reference(prefix: str, sender_id: str) -> str:
@@ -229,6 +271,13 @@ def check_event(case: CaseView, event: CaseEvent) -> None:
             raise EventRejected("type", "no step has failed on this case")
         if event.step not in blocked:
             raise EventRejected("step", f"the failed step is {', '.join(blocked)}")
+    if isinstance(event, ApprovalDecision) and event.step not in case.pending_approvals:
+        pending = case.pending_approvals
+        if not pending:
+            raise EventRejected("type", "no step awaits approval on this case")
+        raise EventRejected(
+            "type", f"{event.step} does not await approval; {', '.join(pending)} does"
+        )
     if isinstance(event, OperatorResume) and not has_hold(case, HoldKind.operator):
         raise EventRejected("type", "the case is not paused by an operator")
     if isinstance(event, DisputeOpened) and has_hold(case, HoldKind.dispute):
@@ -270,6 +319,8 @@ def apply_event(case: CaseView, event: CaseEvent, policy: Policy, now: datetime)
         lift_hold(case, HoldKind.blocked, event.step)
         retried = ops.StepRetried(step=event.step, note=event.note)
         journal(case, now, "StepRetried", f"{event.step}: {event.note or 'retry'}", by, retried)
+    elif isinstance(event, ApprovalDecision):
+        decide_approval(case, event, policy, now)
     elif isinstance(event, PromiseToPay):
         until = event.promised_on + policy.promise_grace
         reason = f"promise to pay by {event.promised_on}" + (

@@ -2,7 +2,9 @@
 
 A step counts as done only when its action was done: an action that failed for good
 leaves the step where it is, behind a ``blocked`` hold with a StepFailed fact and an
-operator task, until an operator retries it with the same idempotency key.
+operator task, until an operator retries it with the same idempotency key. A step that
+requires approval does not run until a person approved it: when it comes due the case
+asks (an ``approval`` hold, an ApprovalRequested fact) and waits for the decision.
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ BOUNCE_PATCH = "email-bounce-task-v1"
 # A failed action stops its step (blocked hold, StepFailed, operator task) instead of
 # being counted as done; cases whose failure was recorded before keep their old course.
 STEP_FAILURE_PATCH = "step-failure-blocks-v1"
+# A step whose policy requires approval waits for a person's decision before it runs
+# (only policies with ``requires_approval`` reach the marker: older ones never ask).
+APPROVAL_PATCH = "step-approval-v1"
 
 ENFORCEMENT = PolicyStep(
     key="enforcement", label="Exécution forcée", kind=StepKind.escalation,
@@ -95,6 +100,8 @@ class CaseSteps(CaseActivities):
             reducer.journal(
                 case, workflow.now(), "StepSkipped", f"{step.key}: balance under {step.min_balance}"
             )
+        elif self._awaits_approval(step):
+            done = False
         elif step.kind is StepKind.formal_notice:
             done = await self._formal_notice(step)
         elif step.kind is StepKind.escalation:
@@ -112,6 +119,18 @@ class CaseSteps(CaseActivities):
         case.steps_done += 1
         if case.steps_done == len(self._policy.steps) and case.stage is Stage.amicable:
             case.stage = Stage.awaiting_next_phase
+
+    def _awaits_approval(self, step: PolicyStep) -> bool:
+        """True when ``step`` requires an approval it has not had: the case asks for it
+        (an ``approval`` hold naming the step, an ApprovalRequested fact) and the step does
+        not run. The decision comes as an event; approved, the step runs at the next wake."""
+        if not step.requires_approval or not workflow.patched(APPROVAL_PATCH):
+            return False
+        if reducer.step_approved(self._case, step.key):
+            return False
+        if step.key not in self._case.pending_approvals:
+            reducer.request_approval(self._case, step, workflow.now())
+        return True
 
     async def _reminder(self, step: PolicyStep) -> bool:
         invoice = self._start.invoice

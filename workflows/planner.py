@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 
 from legal import DebtorCalendar, deadline_in_days, first_day_after
-from schemas.case import CaseView, HoldKind
+from schemas.case import CaseView, Hold, HoldKind
 from schemas.policy import Policy, PolicyStep
 
 WakeKind = Literal[
@@ -147,7 +147,15 @@ def _step_wake(case: CaseView, policy: Policy, cal: DebtorCalendar | None) -> Wa
 
 
 def _suspension(case: CaseView) -> str:
-    return "timeline suspended: " + "; ".join(f"{h.kind.value} ({h.reason})" for h in case.holds)
+    return "timeline suspended: " + "; ".join(_held(h) for h in case.holds)
+
+
+def _held(hold: Hold) -> str:
+    """One hold as ``why`` says it; a step awaiting approval reads "awaiting approval of
+    <label>" (its reason), the others "<kind> (<reason>)"."""
+    if hold.kind is HoldKind.approval:
+        return hold.reason
+    return f"{hold.kind.value} ({hold.reason})"
 
 
 def _idle_reason(case: CaseView, policy: Policy) -> str:

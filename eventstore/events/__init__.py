@@ -43,6 +43,7 @@ from eventstore.events.legal import (
     ProceedingKind,
 )
 from eventstore.events.operations import (
+    ApprovalRequested,
     CasePaused,
     CaseResumed,
     CreditNoteIssued,
@@ -51,7 +52,9 @@ from eventstore.events.operations import (
     PartnerReported,
     PhoneTaskCreated,
     PolicyMigrated,
+    StepApproved,
     StepFailed,
+    StepRejected,
     StepRetried,
 )
 
@@ -84,6 +87,9 @@ EVENT_CLASSES: tuple[type[DomainEvent], ...] = (
     EmailBounced,
     StepFailed,
     StepRetried,
+    ApprovalRequested,
+    StepApproved,
+    StepRejected,
     AuditorRead,
 )
 """Every fact recouvre records; the default registry is built from this tuple."""

@@ -112,3 +112,35 @@ class StepRetried(DomainEvent):
 
     step: str = Field(min_length=1, max_length=64)
     note: str | None = Field(default=None, max_length=500)
+
+
+class ApprovalRequested(DomainEvent):
+    """A step that requires a person's approval came due: the timeline waits for the
+    decision (an ``approval`` hold) and the step does not run before it."""
+
+    event_type: ClassVar[str] = "ApprovalRequested"
+
+    step: str = Field(min_length=1, max_length=64)
+    label: str = Field(min_length=1, max_length=200)
+    requested_at: AwareDatetime
+
+
+class StepApproved(DomainEvent):
+    """A person approved the step (who: the metadata's actor); it runs next."""
+
+    event_type: ClassVar[str] = "StepApproved"
+
+    step: str = Field(min_length=1, max_length=64)
+    reason: str | None = Field(default=None, max_length=500)
+    approved_at: AwareDatetime
+
+
+class StepRejected(DomainEvent):
+    """A person rejected the step (who: the metadata's actor): it does not run, and the
+    case waits for an operator."""
+
+    event_type: ClassVar[str] = "StepRejected"
+
+    step: str = Field(min_length=1, max_length=64)
+    reason: str = Field(min_length=1, max_length=500)
+    rejected_at: AwareDatetime

@@ -300,7 +300,7 @@ class TestRefusals:
     def test_migrating_to_the_policy_the_case_already_runs(self) -> None:
         rejected = refused(new_case(), migrate(B2B))
         assert rejected.field == "type"
-        assert "already runs fr-b2b-standard v2" in rejected.message
+        assert "already runs fr-b2b-standard v3" in rejected.message
 
     def test_migrating_to_a_policy_the_api_did_not_resolve(self) -> None:
         unresolved = event({"type": "migrate_policy", "policy_id": "nowhere", "reason": "x"})
@@ -309,7 +309,7 @@ class TestRefusals:
         assert "not resolved" in rejected.message
 
     def test_a_newer_version_of_the_same_policy_is_a_migration(self) -> None:
-        reducer.check_event(new_case(), migrate(B2B, version=3))
+        reducer.check_event(new_case(), migrate(B2B, version=4))
 
     @pytest.mark.parametrize(
         "stage",
@@ -1140,14 +1140,14 @@ class TestMigratePolicy:
         case = took(new_case(), "reminder_1", "reminder_2")
         case.steps_done = 2
         assert apply(case, migrate(B2C).model_copy(update={"by": "eve"})) == []
-        assert (case.policy_id, case.policy_version, case.steps_done) == (B2C, 2, 2)
+        assert (case.policy_id, case.policy_version, case.steps_done) == (B2C, 3, 2)
         entry = last(case, "PolicyMigrated")
         assert entry.by == "eve"
         assert fact(entry)["data"] == {
             "from_policy": B2B,
-            "from_version": 2,
+            "from_version": 3,
             "to_policy": B2C,
-            "to_version": 2,
+            "to_version": 3,
             "reason": "new contract",
         }
 
@@ -1158,10 +1158,10 @@ class TestMigratePolicy:
 
     def test_a_newer_version_of_the_same_policy(self) -> None:
         case = took(new_case(), "reminder_1")
-        apply(case, migrate(B2B, version=3, reason="v3 published"))
-        assert (case.policy_id, case.policy_version, case.steps_done) == (B2B, 3, 1)
+        apply(case, migrate(B2B, version=4, reason="v4 published"))
+        assert (case.policy_id, case.policy_version, case.steps_done) == (B2B, 4, 1)
         data = fact(last(case, "PolicyMigrated"))["data"]
-        assert (data["from_version"], data["to_version"], data["reason"]) == (2, 3, "v3 published")
+        assert (data["from_version"], data["to_version"], data["reason"]) == (3, 4, "v4 published")
 
     def test_migrate_policy_directly(self) -> None:
         case = new_case()

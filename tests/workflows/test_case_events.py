@@ -256,7 +256,7 @@ async def test_an_operator_migrates_a_case_to_the_new_policy_without_repeating_s
     assert list(sent_on(migrated)) == ["reminder_1", "reminder_2", "call"], "no step twice"
     assert sent_on(migrated)["call"] == working(due + days(25)), "a step only the new policy has"
     entry = next(j for j in migrated.journal if j.type == "PolicyMigrated")
-    assert entry.by == "claire" and "v1 -> fr-b2b-standard v2" in entry.detail
+    assert entry.by == "claire" and "v1 -> fr-b2b-standard v3" in entry.detail
 
 
 async def test_a_refused_email_address_is_recorded_and_becomes_an_operator_task(

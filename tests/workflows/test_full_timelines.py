@@ -28,7 +28,9 @@ from tests.conftest import Smtp
 from tests.support.cases import case_worker, smtp_settings
 from tests.support.histories import record_history
 from tests.workflows.timeline_support import (
+    MINUTE,
     PARIS,
+    approve,
     at_8,
     days,
     journal_types,
@@ -80,10 +82,12 @@ async def test_two_year_b2b_timeline_partial_payment_broken_promise_notice_to_pa
         await sleep_until(ts_env, at_8(due + days(20)))
         await send(handle, PromiseToPay(promised_on=due + days(24), by="phone"))
         notice_day = working(due + days(45))
+        await approve(ts_env, handle, "formal_notice", at_8(notice_day) + MINUTE)
         await sleep_until(ts_env, at_8(notice_day + days(2)) + HOUR)
         await send(handle, RegisteredLetterStatus(status="presented", on=notice_day + days(2)))
         deadline = deadline_in_days(notice_day + days(2), 8, PARIS)
         escalation_day = first_day_after(deadline, PARIS)
+        await approve(ts_env, handle, "escalation", at_8(escalation_day) + MINUTE)
         await sleep_until(ts_env, at_8(escalation_day) + HOUR)
         escalated = await state(handle)
         await sleep_until(ts_env, at_8(due + days(300)))
@@ -104,6 +108,10 @@ async def test_two_year_b2b_timeline_partial_payment_broken_promise_notice_to_pa
     assert done["formal_notice"] == notice_day
     assert done["escalation"] == escalation_day
     assert done["enforcement"] == due + days(300)
+    assert [(a.step, a.decision) for a in result.approvals] == [
+        ("formal_notice", "approve"),
+        ("escalation", "approve"),
+    ], "fr-b2b-standard asks before the registered letter and before the hand-off"
     assert "PromiseBroken" in journal_types(result)
     assert escalated.stage is Stage.small_claims, "1000 EUR + penalties is under 5000 EUR"
     assert escalated.formal_notice is not None
@@ -150,9 +158,11 @@ async def test_large_claim_goes_to_injonction_and_not_collected_counts_as_presen
             amount_due="12000.00",
         )
         notice_day = working(due + days(45))
+        await approve(ts_env, handle, "formal_notice", at_8(notice_day) + MINUTE)
         await sleep_until(ts_env, at_8(notice_day + days(4)))
         await send(handle, RegisteredLetterStatus(status="not_collected", on=notice_day + days(3)))
         escalation_day = first_day_after(deadline_in_days(notice_day + days(3), 8, PARIS), PARIS)
+        await approve(ts_env, handle, "escalation", at_8(escalation_day) + MINUTE)
         await sleep_until(ts_env, at_8(escalation_day) + HOUR)
         escalated = await state(handle)
         await send(
@@ -183,8 +193,11 @@ async def test_agency_route_then_handed_over_by_an_operator(
             amount_due="8000.00",
         )
         notice_day = working(due + days(45))
+        await approve(ts_env, handle, "formal_notice", at_8(notice_day) + MINUTE)
         await sleep_until(ts_env, at_8(notice_day) + HOUR)
         await send(handle, RegisteredLetterStatus(status="delivered", on=notice_day + days(1)))
+        escalation_day = first_day_after(deadline_in_days(notice_day + days(1), 8, PARIS), PARIS)
+        await approve(ts_env, handle, "escalation", at_8(escalation_day) + MINUTE)
         await sleep_until(ts_env, at_8(notice_day + days(20)))
         escalated = await state(handle)
         await send(handle, CloseCase(outcome="handed_over", reason="mandat confié", by="dan"))
@@ -228,6 +241,7 @@ async def test_consumer_claim_is_alerted_twice_then_closed_as_prescribed_after_t
             issue_date=str(due - days(30)),
             debtor=consumer,
         )
+        await approve(ts_env, handle, "formal_notice", at_8(working(due + days(45))) + MINUTE)
         await sleep_until(ts_env, at_8(last_day + days(2)))
         result = await handle.result()
 

@@ -61,6 +61,12 @@ def test_histories_are_checked_in() -> None:
         ),
         "views published across continue-as-new (run 1)": "collection_case_v5_continued_run1",
         "views published across continue-as-new (run 2)": "collection_case_v5_continued_run2",
+        "approvals: a formal notice and an escalation approved": (
+            "collection_case_v6_approval_notice_and_escalation_approved"
+        ),
+        "approvals: a formal notice rejected, resumed, then approved": (
+            "collection_case_v6_approval_rejected_resumed_approved"
+        ),
     }
     for generation, name in generations.items():
         assert name in names, (
@@ -122,5 +128,6 @@ def test_every_patch_marker_in_the_code_has_a_recorded_history() -> None:
         case_steps.RECEIPT_PATCH,
         case_steps.BOUNCE_PATCH,
         case_steps.STEP_FAILURE_PATCH,
+        case_steps.APPROVAL_PATCH,
     }
     assert in_code <= recorded, f"no history records {sorted(in_code - recorded)}"

@@ -24,6 +24,8 @@ from tests.support.histories import record_history
 from tests.support.invoices import invoice_payload
 from tests.support.serving import free_port
 from tests.workflows.timeline_support import (
+    MINUTE,
+    approve,
     at_8,
     days,
     journal_types,
@@ -113,6 +115,8 @@ async def test_a_formal_notice_that_could_not_be_sent_does_not_exist(
     invoice = {"due_date": str(due), "issue_date": str(due - days(30))}
     async with case_worker(ts_env.client, engine, smtp_settings(smtp.host, smtp.port)) as rig:
         handle = await rig.start(await ts_env.get_current_time(), policy=broken, **invoice)
+        notice_day = working(due + notice_step.offset)
+        await approve(ts_env, handle, "formal_notice", at_8(notice_day) + MINUTE)
         await sleep_until(ts_env, at_8(working(due + notice_step.offset + days(3))))
         failed = await state(handle)
         await send(handle, MigratePolicy(policy_id=fixed.id, reason="modèle", policy=fixed))
@@ -128,3 +132,4 @@ async def test_a_formal_notice_that_could_not_be_sent_does_not_exist(
     assert (task.channel.value, task.status) == ("phone_task", "sent")
     assert sent.formal_notice is not None and sent.stage is Stage.formal_notice
     assert journal_types(sent).count("FormalNoticeSent") == 1
+    assert journal_types(sent).count("ApprovalRequested") == 1, "approved once, retried as is"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -12,9 +13,12 @@ from temporalio.testing import WorkflowEnvironment
 from eventstore.store import EventStore
 from legal import calendar_for_postal_code
 from schemas.case import CaseView
-from schemas.case_events import CaseEventEnvelope
+from schemas.case_events import ApprovalDecision, CaseEventEnvelope
 
 PARIS = calendar_for_postal_code("75002")
+MINUTE = timedelta(minutes=1)
+APPROVER = "operator:0a1b2c3d@test"
+"""The actor the API would record for an operator's key (tests sign decisions with it)."""
 
 
 async def today(env: WorkflowEnvironment) -> date:
@@ -71,3 +75,31 @@ async def stored_types(engine: AsyncEngine, case: CaseView) -> list[str]:
     assert "EventStoreFailed" not in journal_types(case)
     assert len(stream) == case.events_appended
     return [e.event.event_type for e in stream]
+
+
+async def asked(handle: WorkflowHandle[Any, CaseView], step: str) -> CaseView:
+    """The case once it asks for ``step``'s approval. Polled in real time, with the test
+    server's clock locked: the workflow task that asks may still be running, and a decision
+    sent before it would be refused (journaled as ignored)."""
+    for _ in range(200):
+        case = await state(handle)
+        if step in case.pending_approvals:
+            return case
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{step} never asked for approval: {case.holds}, {case.next_action}")
+
+
+async def approve(
+    env: WorkflowEnvironment,
+    handle: WorkflowHandle[Any, CaseView],
+    step: str,
+    at: datetime,
+    reason: str | None = None,
+) -> CaseView:
+    """Let time run to ``at`` (just after ``step`` came due), wait until the case asks for
+    the step's approval, and approve it as an operator would: the step runs at once.
+    Returns the case as it waited."""
+    await sleep_until(env, at)
+    waiting = await asked(handle, step)
+    await send(handle, ApprovalDecision(step=step, decision="approve", reason=reason, by=APPROVER))
+    return waiting

@@ -17,6 +17,7 @@ from pydantic import ConfigDict, Field, ValidationError
 from policies.catalog import load_catalog
 from schemas.bounds import MAX_NOTE, ApiModel
 from schemas.case_events import (
+    ApprovalDecision,
     CaseEventEnvelope,
     CloseCase,
     CreditNote,
@@ -172,6 +173,17 @@ _route(
     CloseCase,
     Operator,
     "Close a case by hand: written off, handed over or cancelled, with the reason.",
+)
+_route(
+    "approvals",
+    "decideApproval",
+    ApprovalDecision,
+    Operator,
+    "Approve or reject the step that awaits approval (a formal notice, a hand-off, a court "
+    "file: the policy's `requires_approval`), with who (your key), when and why "
+    "(`reason`, required to reject). Approved, the step runs now; rejected, it does not "
+    "and the case waits for an operator (resume asks again, close ends it). 409 if that "
+    "step does not await approval.",
 )
 
 
