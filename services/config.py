@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _encryption_by_default(fields: dict[str, Any]) -> bool:
+    """Payload encryption is on when keys are configured, or when `recouvre run` starts
+    the dev server itself (no TEMPORAL_ADDRESS): the runner hands the resolved value to
+    its worker processes, so the API and the workers always agree. Off otherwise (tests
+    and deployments that configure neither), so clients built without the codec can
+    still read what others write."""
+    return bool(str(fields.get("payload_keys", "")).strip()) or not fields.get("temporal_address")
 
 
 class Settings(BaseSettings):
@@ -94,6 +103,33 @@ class Settings(BaseSettings):
         alias="RECOUVRE_METRICS_DB_TIMEOUT_S",
         description="How long GET /metrics may query the database (projection lag)",
     )
+    payload_keys: str = Field(
+        default="",
+        alias="RECOUVRE_PAYLOAD_KEYS",
+        description="Keys encrypting every Temporal payload: id:base64key (32 bytes, "
+        "AES-256-GCM), comma-separated; the first (or RECOUVRE_PAYLOAD_KEY_ID) encrypts, "
+        "every one decrypts (rotation: docs/data-protection.md). Empty: a development key "
+        "generated once into var/payload-keys; production must set it",
+    )
+    payload_key_id: str = Field(
+        default="",
+        alias="RECOUVRE_PAYLOAD_KEY_ID",
+        description="Which of RECOUVRE_PAYLOAD_KEYS encrypts new payloads; empty: the first",
+    )
+    payload_encryption: bool = Field(
+        default_factory=_encryption_by_default,
+        alias="RECOUVRE_PAYLOAD_ENCRYPTION",
+        description="Encrypt every Temporal payload (API, workers and replays alike); "
+        "default: on when RECOUVRE_PAYLOAD_KEYS is set or Temporal is the embedded dev "
+        "server (make run), off otherwise",
+    )
+    codec_cors_origins: str = Field(
+        default="",
+        alias="RECOUVRE_CODEC_CORS_ORIGINS",
+        description="Browser origins (the Temporal UI) allowed to call the codec endpoint "
+        "/v1/codec, comma-separated; empty: the embedded UI's, http://127.0.0.1:<UI port> "
+        "and http://localhost:<UI port>",
+    )
 
     @property
     def embedded_temporal(self) -> bool:
@@ -108,6 +144,15 @@ class Settings(BaseSettings):
     def embedded_smtp(self) -> bool:
         """True when no relay is configured: recouvre runs its own mailbox server."""
         return not self.smtp_host
+
+    @property
+    def codec_origins(self) -> list[str]:
+        """The origins whose browsers may call the codec endpoint (CORS)."""
+        listed = [o.strip().rstrip("/") for o in self.codec_cors_origins.split(",")]
+        if any(listed):
+            return [o for o in listed if o]
+        port = self.temporal_ui_port
+        return [f"http://127.0.0.1:{port}", f"http://localhost:{port}"]
 
     @property
     def mail_dir(self) -> Path:

@@ -20,6 +20,7 @@ from services.api.routers import (
     audit,
     case_events,
     cases,
+    codec,
     health,
     invoices,
     reports,
@@ -93,5 +94,8 @@ def create_app(
     app.include_router(registered_mail_notifications.router)
     app.include_router(partner_reports.router)
     app.include_router(audit.router)
+    app.include_router(
+        codec.router
+    )  # Temporal's codec server at /v1/codec (docs/data-protection.md)
     app.include_router(console_router)  # the operator console's pages (docs/console.md)
     return app

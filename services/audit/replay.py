@@ -4,6 +4,11 @@ A replay re-executes the workflow code over its recorded history without calling
 activity: a history the current code would not have produced (a non-determinism) fails
 with the SDK's own message. Histories are fetched a few at a time, then replayed one
 after the other by a single replay worker.
+
+Histories are replayed with the data converter of the client that fetched them (the API's:
+with the payload codec when encryption is on), so encrypted histories decrypt as they
+replay and those recorded before the codec pass through unchanged. Fetching alone never
+decodes: a history holds its payloads as Temporal stores them.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from datetime import timedelta
 
 from temporalio.client import Client, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
 from temporalio.worker import Replayer
 
 from services.audit.case_records import CaseRecord
@@ -34,11 +40,13 @@ class _Fetched:
     error_type: str | None = None
 
 
-def replayer() -> Replayer:
-    """A replayer set up exactly as recouvre's workers run the case workflow."""
+def replayer(data_converter: DataConverter = pydantic_data_converter) -> Replayer:
+    """A replayer set up exactly as recouvre's workers run the case workflow; give it the
+    workers' data converter (services.payload_codec.data_converter) for encrypted
+    histories."""
     return Replayer(
         workflows=[CollectionCaseWorkflow],
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter,
         workflow_runner=workflow_runner(),
     )
 
@@ -72,6 +80,7 @@ def _run_id(history: WorkflowHistory) -> str | None:
 
 async def replay_histories(
     histories: Sequence[WorkflowHistory],
+    data_converter: DataConverter = pydantic_data_converter,
 ) -> list[tuple[WorkflowHistory, Exception | None]]:
     """Each history with its replay failure (None when it replayed), in the given order."""
     if not histories:
@@ -82,7 +91,7 @@ async def replay_histories(
             yield history
 
     replayed = []
-    async with replayer().workflow_replay_iterator(feed()) as results:
+    async with replayer(data_converter).workflow_replay_iterator(feed()) as results:
         async for result in results:
             replayed.append((result.history, result.replay_failure))
     return replayed
@@ -93,7 +102,9 @@ async def replay_cases(
 ) -> list[ReplayCaseResult]:
     """One result per case of ``found``, in that order."""
     fetched = await _fetch_all(client, found, rpc_timeout)
-    replayed = await replay_histories([f.history for f in fetched if f.history is not None])
+    replayed = await replay_histories(
+        [f.history for f in fetched if f.history is not None], client.data_converter
+    )
     failures = {history.workflow_id: failure for history, failure in replayed}
     outcomes = []
     for item in fetched:

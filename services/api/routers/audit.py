@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 from temporalio.client import WorkflowHistory
@@ -37,6 +37,7 @@ from services.audit.models import AuditorReads, ReplayReport, ReplayRequest, Str
 from services.audit.reads import list_reads, record_read
 from services.audit.replay import not_found, replay_cases, totals
 from services.audit.stream import case_stream_id, export_stream
+from services.payload_codec import PayloadDecryptionError, decode_history
 
 router = APIRouter(tags=["audit"])
 AuditorPrincipal = Annotated[Principal, Depends(require(Role.auditor))]
@@ -116,6 +117,7 @@ async def get_case_events(
             "description": "Temporal's JSON export of the workflow history ({events: [...]})",
         },
         **RESPONSES,
+        409: {"model": ErrorResponse, "description": "a payload the keys cannot decrypt"},
     },
     response_class=Response,
 )
@@ -124,20 +126,36 @@ async def get_case_history(
     principal: AuditorPrincipal,
     runtime: RuntimeDep,
     run_id: Annotated[str | None, Query(max_length=64, pattern=r"^[0-9a-f-]+$")] = None,
+    payloads: Annotated[
+        Literal["stored", "decoded"],
+        Query(
+            description="stored: the payloads as Temporal holds them (encrypted when payload "
+            "encryption is on: they replay with recouvre's keys); decoded: decrypted with "
+            "the API's payload keys, readable and replayable without them"
+        ),
+    ] = "stored",
 ) -> Response:
     """The case's Temporal workflow history, as Temporal exports it: it loads back with
     WorkflowHistory.from_json and replays with the Temporal tools. The latest run by
     default; ``X-Workflow-Runs`` lists every run id, oldest first (a long case continues
-    as new), and ``?run_id=`` returns an earlier one."""
+    as new), and ``?run_id=`` returns an earlier one. ``X-Payloads`` says whether the
+    payloads are as stored or decoded (docs/data-protection.md)."""
     case = await _case(runtime, principal, case_id)
     runs = await _runs(runtime, case)
     chosen = dict(runs).get(run_id) if run_id else runs[-1][1]
     if chosen is None:
         raise ApiError(404, "not_found", f"case {case.case_id} has no run {run_id}")
     history = chosen
+    codec = runtime.temporal.data_converter.payload_codec
+    if payloads == "decoded" and codec is not None:
+        try:
+            history = await decode_history(chosen, codec)
+        except PayloadDecryptionError as err:
+            raise ApiError(409, "payload_undecryptable", str(err)) from err
     headers = await record_auditor_read(runtime, principal, AuditedRead.case_history, case_id)
     headers["X-Workflow-Id"] = case.workflow_id
     headers["X-Workflow-Runs"] = ",".join(run for run, _ in runs)
+    headers["X-Payloads"] = payloads
     return Response(content=history.to_json(), media_type="application/json", headers=headers)
 
 
