@@ -75,6 +75,12 @@ class Settings(BaseSettings):
         description="Niceness the worker and projector processes add to their own (0: "
         "none), so the API keeps the CPU it needs on a saturated machine",
     )
+    demo_case: bool = Field(
+        default=True,
+        alias="RECOUVRE_DEMO_CASE",
+        description="`recouvre run` registers today's demo invoice (policy demo, invoice "
+        "DEMO-<date>) so that the console has a case to work at once",
+    )
     read_your_writes_wait_s: float = Field(
         default=2.0,
         ge=0,

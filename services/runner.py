@@ -14,6 +14,7 @@ import logging
 import os
 import secrets
 import signal
+from datetime import UTC, datetime
 from typing import Any
 
 import uvicorn
@@ -25,6 +26,7 @@ from sandboxes.registered_mail_server import start_sandbox_registered_mail
 from services.api.app import create_app
 from services.api.keys import load_or_generate_keys, parse_api_keys
 from services.config import Settings
+from services.demo_case import register_demo_case
 from services.embedded.mailbox_server import start_mailbox_server
 from services.embedded.postgres import start_embedded_postgres
 from services.embedded.temporal_server import start_temporal_dev_server, stop_process
@@ -53,6 +55,11 @@ def _banner(
         f"{settings.var_dir.resolve()}.",
         f"  Processes    API here; {', '.join(child.name for child in children)} apart",
         f"  Console      {api}/  (sign in with the operator or auditor key below)",
+        *(
+            [f"  Demo case    invoice DEMO-{datetime.now(UTC).date():%Y%m%d} (policy demo)"]
+            if settings.demo_case
+            else []
+        ),
         f"  API docs     {api}/docs",
         f"  Health       {api}/healthz",
         f"  Temporal UI  http://127.0.0.1:{settings.temporal_ui_port}"
@@ -123,6 +130,14 @@ async def run_service(settings: Settings) -> None:
         # (and any impatient second one) wait for the workers and servers to stop in order.
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, _stopping)
+        erp_keys = [
+            k for k, p in parse_api_keys(settings.api_keys).items() if p.role.value == "erp"
+        ]
+        if settings.demo_case and erp_keys:  # today's demo invoice, once the API answers
+            demo = asyncio.create_task(
+                register_demo_case(api_url, erp_keys[0], datetime.now(UTC).date())
+            )
+            stack.callback(demo.cancel)
         await server.serve()
         log.info("stopping: the workers and the projector, then the servers")
 

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from schemas.case import PaymentIn
 from schemas.case_events import (
+    ApprovalDecision,
     CloseCase,
     CreditNote,
     DisputeOpened,
@@ -163,6 +164,24 @@ FORMS: dict[str, CaseForm] = {
             "Dossier repris.",
             OperatorResume,
             _fields(Field("reason", "Motif de la reprise", "textarea")),
+        ),
+        CaseForm(
+            "approval",
+            "Approuver ou rejeter l'étape",
+            "Enregistrer la décision",
+            "Décision enregistrée.",
+            ApprovalDecision,
+            _fields(
+                Field("step", "Étape", "hidden", True),
+                Field(
+                    "decision",
+                    "Décision",
+                    "select",
+                    True,
+                    (("approve", "Approuver : l'étape part"), ("reject", "Rejeter")),
+                ),
+                Field("reason", "Motif (obligatoire pour rejeter)", "textarea"),
+            ),
         ),
         CaseForm(
             "close",

@@ -19,18 +19,11 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from legal import load_rate_table
-from policies.catalog import load_catalog
-from projections.case_view_store import cases_awaiting_approval, save_case_view
-from schemas.case import CaseStart, CaseView
-from schemas.invoice import InvoiceIn
-from schemas.policy import Policy
+from projections.case_view_store import cases_awaiting_approval
 from services.api.acks import CaseAck
-from services.api.case_ids import case_id_for, workflow_id_for
-from storage.tables import cases
 from tests.e2e.conftest import KEYS, Service
+from tests.support.approvals import start_asking_case
 from tests.support.invoices import invoice_payload
-from workflows.collection_case import CollectionCaseWorkflow
 
 TENANT = "acme"
 APPROVE = {"step": "formal_notice", "decision": "approve", "reason": "montant vérifié"}
@@ -41,44 +34,9 @@ def _actor(who: str) -> str:
     return f"{who}:{hashlib.sha256(KEYS[who].encode()).hexdigest()[:8]}@{TENANT}"
 
 
-def _asking_policy() -> Policy:
-    demo = load_catalog()["demo"]
-    notice = next(s for s in demo.steps if s.key == "formal_notice")
-    step = notice.model_copy(update={"offset": timedelta(seconds=1), "requires_approval": True})
-    return demo.model_copy(update={"id": "demo-approval", "version": 1, "steps": [step]})
-
-
 async def _asking_case(service: Service, engine: AsyncEngine) -> str:
     """A case registered as intake does, whose formal notice asks for approval at once."""
-    invoice = InvoiceIn.model_validate(invoice_payload())
-    policy = _asking_policy()
-    case_id = case_id_for(TENANT, invoice.invoice_number)
-    workflow_id = workflow_id_for(TENANT, invoice.invoice_number)
-    start = CaseStart(
-        case_id=case_id,
-        tenant=TENANT,
-        invoice=invoice,
-        policy=policy,
-        opened_at=datetime.now(UTC),
-        rates=load_rate_table(),
-    )
-    async with engine.begin() as conn:
-        await conn.execute(
-            cases.insert().values(
-                case_id=case_id,
-                tenant=TENANT,
-                invoice_number=invoice.invoice_number,
-                workflow_id=workflow_id,
-                content_hash=invoice.content_hash(),
-                policy_id=policy.id,
-                policy_version=policy.version,
-                invoice=invoice.model_dump(mode="json"),
-            )
-        )
-        await save_case_view(conn, CaseView.opened(start))
-    await service.dev_env.client.start_workflow(
-        CollectionCaseWorkflow.run, start, id=workflow_id, task_queue=service.settings.task_queue
-    )
+    case_id = await start_asking_case(service, engine, TENANT)
     await _until(service, case_id, lambda c: _holds(c) == ["approval"], "an approval request")
     return case_id
 

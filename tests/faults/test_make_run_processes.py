@@ -11,10 +11,12 @@ import signal
 import subprocess
 import sys
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 
+from services.api.case_ids import case_id_for
 from tests.faults.figures import report
 from tests.support.invoices import invoice_payload
 from tests.support.processes import eventually
@@ -103,6 +105,14 @@ async def test_the_runner_supervises_separate_processes_and_stops_them_all() -> 
                 lambda c: any(a["step"] == "reminder_1" for a in c.get("actions", [])),  # type: ignore[attr-defined]
                 within_s=60,
             )
+            # The runner registered today's demo case for the console (RECOUVRE_DEMO_CASE).
+            tenant = re.search(r"^\s+erp\s+tenant (\S+)", banner, re.M)
+            assert tenant is not None
+            demo_number = f"DEMO-{datetime.now(UTC).date():%Y%m%d}"
+            demo = await http.get(
+                f"/v1/cases/{case_id_for(tenant[1], demo_number)}",
+                headers={"Authorization": f"Bearer {keys['operator']}"},
+            )
         runner.send_signal(signal.SIGINT)  # Ctrl-C
         code = await asyncio.wait_for(runner.wait(), 60)
         pids = [*first.values(), restarted]
@@ -120,6 +130,8 @@ async def test_the_runner_supervises_separate_processes_and_stops_them_all() -> 
         exit_code=code,
         left_running=len(left),
     )
+    assert demo.status_code == 200, demo.text
+    assert (demo.json()["invoice_number"], demo.json()["policy_id"]) == (demo_number, "demo")
     assert restarted != first["worker-1"]
     assert left == [], f"processes left after Ctrl-C: {left}"
     assert code in (0, 130), f"the runner exited with {code}"

@@ -212,6 +212,7 @@ async def case_page(
         form
         for name, form in FORMS.items()
         if not closed
+        and name != "approval"  # shown with the step it decides, in its own section
         and (name != "resume" or "operator" in holds)
         and (name != "pause" or "operator" not in holds)
         and (name != "dispute-resolution" or "dispute" in holds)
@@ -224,6 +225,7 @@ async def case_page(
         timeline=timeline,
         undated=[d for d in documents if d.at is None],
         forms=shown,
+        approval_form=None if closed else FORMS["approval"],
         open_form=open_form,
         errors=errors or {},
         values=values or {},

@@ -1,8 +1,8 @@
 """The worklist, the home page once signed in: what needs an operator today.
 
-Phone tasks to call (with the outcome form), steps waiting for approval (a marked place:
-the approval workflow is built elsewhere), blocked steps, promises and instalments due
-today. Each line opens its case.
+Phone tasks to call (with the outcome form), steps waiting for approval (the reminder:
+until an operator decides, on the case page, nothing costly leaves), blocked steps,
+promises and instalments due today. Each line opens its case.
 """
 
 from __future__ import annotations
@@ -43,15 +43,14 @@ class Line:
 
 
 def pending_approvals(view: CaseView) -> list[Line]:
-    """APPROVALS: steps waiting for a human approval (policy steps with
-    ``requires_approval``). The case view carries no such data yet: the approval workflow
-    and POST /v1/cases/{case_id}/approvals are built separately; fill this in from the
-    view's field once it exists. Until then the worklist's section stays empty."""
-    waiting: Any = getattr(view, "pending_approvals", None) or []
+    """Steps waiting for a person's approval (policy steps with ``requires_approval``),
+    each with what the hold says and since when."""
     return [
-        Line(view.case_id, view.invoice_number, view.debtor_name, view.balance, str(step))
-        for step in waiting
-    ]
+        Line(view.case_id, view.invoice_number, view.debtor_name, view.balance, hold.reason,
+             hold.since)
+        for hold in view.holds
+        if hold.kind is HoldKind.approval
+    ]  # fmt: skip
 
 
 def _promised_on(view: CaseView) -> date | None:
@@ -85,7 +84,8 @@ def _lines(views: list[CaseView], day: date) -> dict[str, list[Line]]:
 
 
 async def _open_views(runtime: Runtime, tenant: str) -> list[CaseView]:
-    """Open cases whose view has a blocked step, a promise or a plan (read model)."""
+    """Open cases whose view has a blocked step, a step awaiting approval, a promise or a
+    plan (read model)."""
     view = case_views.c.view
     query = (
         select(view)
@@ -94,6 +94,7 @@ async def _open_views(runtime: Runtime, tenant: str) -> list[CaseView]:
             view["stage"].astext != Stage.closed.value,
             or_(
                 view["holds"].contains([{"kind": HoldKind.blocked.value}]),
+                view["holds"].contains([{"kind": HoldKind.approval.value}]),
                 view["holds"].contains([{"kind": HoldKind.promise.value}]),
                 func.jsonb_typeof(view["plan"]) == "object",
             ),
