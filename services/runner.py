@@ -163,10 +163,19 @@ def _children(
     }
     count = settings.workers or default_worker_count()
     workers = [
-        Child(f"worker-{n}", recouvre_command("worker"), {**env, "RECOUVRE_RUN_PROJECTOR": "false"})
+        Child(f"worker-{n}", recouvre_command("worker"), {**env, **_worker_env(settings, n)})
         for n in range(1, count + 1)
     ]
     return [*workers, Child("projector", recouvre_command("projector"), env)]
+
+
+def _worker_env(settings: Settings, n: int) -> dict[str, str]:
+    """Worker n's own settings: no projector (it has its process), and, with
+    RECOUVRE_WORKER_METRICS_PORT=P, its metrics on P + 2(n-1) (the SDK's on the next)."""
+    env = {"RECOUVRE_RUN_PROJECTOR": "false"}
+    if settings.worker_metrics_port:
+        env["RECOUVRE_WORKER_METRICS_PORT"] = str(settings.worker_metrics_port + 2 * (n - 1))
+    return env
 
 
 def _uvicorn_config(settings: Settings, app: Any) -> uvicorn.Config:
