@@ -58,5 +58,5 @@ class EventActivities:
             update={"events_appended": version, "journal_flushed": view.position}
         )
         async with self._engine.begin() as conn:
-            written = await save_case_view(conn, view)
+            written = await save_case_view(conn, view, journal_from=request.journal_from)
         return RecordedCase(version=version, view_written=written)

@@ -28,6 +28,9 @@ class RecordCase(BaseModel):
 
     append: AppendCaseEvents | None = None
     view: CaseView
+    journal_from: int | None = None
+    """Set when ``view.journal`` holds only the entries from this journal position on:
+    the read model keeps the ones before it. None: the whole journal."""
 
 
 class RecordedCase(BaseModel):

@@ -26,16 +26,44 @@ class StoredView:
     recorded_at: datetime
 
 
-async def save_case_view(conn: AsyncConnection, view: CaseView) -> bool:
+async def save_case_view(
+    conn: AsyncConnection, view: CaseView, *, journal_from: int | None = None
+) -> bool:
     """Upsert the view unless the stored one has a higher or equal revision (a late retry
-    of an older publication); True when it was written."""
+    of an older publication); True when it was written.
+
+    ``journal_from``: ``view.journal`` holds only the entries from that journal position
+    on; the stored entries before it are kept (the row is locked while they are merged)."""
+    document = view.model_dump(mode="json")
+    if journal_from is not None:
+        stored = (
+            await conn.execute(
+                select(
+                    case_views.c.revision,
+                    case_views.c.view["journal"],
+                    case_views.c.view["journal_base"],
+                    case_views.c.view["facts_trimmed"],
+                )
+                .where(case_views.c.case_id == view.case_id)
+                .with_for_update()
+            )
+        ).first()
+        if stored is not None:
+            if stored[0] >= view.view_revision:
+                return False
+            kept, base = list(stored[1] or []), int(stored[2] or 0)
+            cut = journal_from - base
+            if 0 <= cut <= len(kept):  # the stored journal, then the new entries
+                document["journal"] = kept[:cut] + document["journal"]
+                document["journal_base"] = base
+                document["facts_trimmed"] = int(stored[3] or 0)  # facts before ``base``
     values: dict[str, Any] = {
         "case_id": view.case_id,
         "tenant": view.tenant,
         "revision": view.view_revision,
         "position": view.position,
         "stream_version": view.events_appended,
-        "view": view.model_dump(mode="json"),
+        "view": document,
     }
     statement = insert(case_views).values(**values)
     statement = statement.on_conflict_do_update(

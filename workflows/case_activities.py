@@ -189,9 +189,15 @@ class CaseActivities(CaseWorkflowBase):
                 stream_id=case.case_id, expected_version=case.events_appended, events=batch
             )
         case.view_revision += 1
+        # Only the journal entries the read model does not hold yet travel (it keeps the
+        # rest), so a long case's history does not carry its whole journal at each step.
+        start = case.journal_base if self._published_to is None else self._published_to
+        sent = case.model_copy(
+            update={"journal": case.journal[start - case.journal_base :], "journal_base": start}
+        )
         recorded = await workflow.execute_activity_method(
             EventActivities.record_case,
-            RecordCase(append=append, view=case),
+            RecordCase(append=append, view=sent, journal_from=start),
             start_to_close_timeout=self._activity_timeout(),
             retry_policy=APPEND_RETRY,
         )
@@ -200,6 +206,7 @@ class CaseActivities(CaseWorkflowBase):
         # What was published, as the case stood before the activity: if handlers changed
         # the case meanwhile, the digests differ and the next wait publishes again.
         self._published = digest
+        self._published_to = flushed
 
     def _note_action(self, kind: str, action: ActionRecord, fact: Any) -> None:
         """Journal an act that was done (failed acts are in ``actions`` only)."""

@@ -19,4 +19,6 @@ class CaseWorkflowBase:
     _store_events: bool
     _publish_views: bool
     _published: str | None
+    _published_to: int | None
+    """The journal position the read model holds (None: not known in this run)."""
     _cal: DebtorCalendar | None

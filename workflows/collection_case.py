@@ -46,6 +46,7 @@ class CollectionCaseWorkflow(CaseMessages, CaseSteps):
         self._store_events = False
         self._publish_views = False
         self._published = None
+        self._published_to = None
         self._cal = None
 
     @workflow.run

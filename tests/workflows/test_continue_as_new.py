@@ -13,6 +13,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
 from eventstore.store import EventStore
+from projections.case_view_store import load_case_view
 from schemas.case import Outcome, PaymentIn
 from schemas.case_events import DisputeOpened, DisputeResolved, PromiseToPay
 from services.audit.history import fetch_runs
@@ -71,6 +72,14 @@ async def test_a_case_continues_as_new_mid_timeline_and_keeps_every_fact_once(
     assert len({e.event_id for e in stream}) == len(stream)
     assert [e.event.event_type for e in stream].count("PaymentRecorded") == 12
     assert all(len(history.events) < 200 for _, history in runs), "each run stays bounded"
+    async with engine.connect() as conn:
+        published = await load_case_view(conn, result.tenant, result.case_id)
+    assert published is not None, "the case published its view to the read model"
+    kept = published.view
+    assert kept.journal_base == 0 and len(kept.journal) == result.position == published.position
+    assert kept.journal[result.journal_base :] == result.journal, "the whole journal, in order"
+    assert kept.facts_journaled == result.facts_journaled == len(stream)
+    assert (kept.stage, kept.outcome, kept.balance) == (result.stage, result.outcome, 0)
 
     replayer = Replayer(
         workflows=[CollectionCaseWorkflow],
