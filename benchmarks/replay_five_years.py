@@ -17,11 +17,15 @@ workflow_runner()).replay_workflow`` on that history (the median of ``--replays`
 InvoiceRegistered, then terminated), recorded in the same run.
 
 For the diagnosis it also prints: an empty workflow under the same sandbox, with no wake
-and with as many wakes as the five-year case has workflow tasks (the SDK's own floor);
-the time per history when many go through one replay worker (as services/audit/replay.py
-does); and the case that only opened with the case workflow's helper modules passed
-through the sandbox (not recouvre's runner). Prints PASS/MISS; exits 0 either way. Not
-part of the tests.
+and with as many wakes as the five-year case has workflow tasks (the SDK's own floor), and
+what the five-year case costs above it; the time per history when many go through one
+replay worker (as services/audit/replay.py does); both cases with the runner recouvre had
+before (only the validators and the legal clock passed through, so workflows.case_reducer
+and workflows.facts were imported again for every run), beside recouvre's runner; and the
+five-year case without the sandbox (what the sandbox itself costs; not a runner recouvre
+would use).
+All replays are interleaved, one of each in turn, so that a busy machine slows them alike.
+Prints PASS/MISS; exits 0 either way. Not part of the tests.
 """
 
 from __future__ import annotations
@@ -45,13 +49,14 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Replayer, Worker
+from temporalio.worker import Replayer, UnsandboxedWorkflowRunner, Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from legal import add_months, load_rate_table
 from policies.catalog import resolve_policy
 from schemas.case import CaseStart, CaseView, PaymentIn
 from schemas.case_events import (
+    ApprovalDecision,
     CaseEventEnvelope,
     CreditNote,
     Instalment,
@@ -71,6 +76,8 @@ TENANT = "bench"
 AMOUNT = Decimal("24000.00")
 SECOND_PLAN = 39
 """Instalments of the second plan: with them the case journals about 60 events."""
+BEFORE = ("email_validator", "idna", "stdnum", "dns", "holidays", "legal")
+"""What recouvre's runner passed through before its workflow helpers were (a baseline)."""
 
 
 # ---- recording the histories ---------------------------------------------------------
@@ -179,6 +186,9 @@ async def _five_years(
     # Missed: the timeline resumes (reminder 3, then the formal notice), a credit note
     # comes in, and a second plan is agreed for what is left.
     await t.until(_at(missed_on + timedelta(days=12)))
+    if "formal_notice" in (await t.state()).pending_approvals:  # policy v3 asks first
+        await t.event(ApprovalDecision(step="formal_notice", decision="approve", by="ops"))
+        await t.until(_at(missed_on + timedelta(days=13)))
     credited_on = _day(await env.get_current_time())
     await t.event(CreditNote(amount=Decimal("500.00"), reference="AV-1", issued_on=credited_on))
     await t.until(_at(missed_on + timedelta(days=30)))
@@ -279,20 +289,23 @@ def _empty_runner() -> SandboxedWorkflowRunner:
 # ---- timing the replays --------------------------------------------------------------
 
 
-async def _median_ms(
-    replay: Callable[[], Awaitable[Any]], replays: int, warm_up: int
-) -> tuple[float, list[float]]:
+async def _medians(
+    replays: dict[str, Callable[[], Awaitable[Any]]], replays_each: int, warm_up: int
+) -> dict[str, tuple[float, list[float]]]:
+    """The median and the times (ms) of each replay, run in turn: one of each per round."""
     for _ in range(warm_up):
-        await replay()
-    times = []
-    for _ in range(replays):
-        started = time.perf_counter()
-        await replay()
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times), times
+        for replay in replays.values():
+            await replay()
+    times: dict[str, list[float]] = {name: [] for name in replays}
+    for _ in range(replays_each):
+        for name, replay in replays.items():
+            started = time.perf_counter()
+            await replay()
+            times[name].append((time.perf_counter() - started) * 1000)
+    return {name: (statistics.median(spent), spent) for name, spent in times.items()}
 
 
-def _replayer(workflows: list[type], runner: SandboxedWorkflowRunner) -> Replayer:
+def _replayer(workflows: list[type], runner: WorkflowRunner) -> Replayer:
     return Replayer(
         workflows=workflows, data_converter=pydantic_data_converter, workflow_runner=runner
     )
@@ -342,22 +355,33 @@ async def _measure(args: argparse.Namespace, goals: Goals, t0: float) -> None:
     print("  journal: " + ", ".join(f"{t} {n}" for t, n in Counter(types).items()))
 
     product = _replayer([CollectionCaseWorkflow], workflow_runner())
-    sdk = _replayer([EmptyWorkflow], _empty_runner())
-    n, w = args.replays, args.warm_up
-    five, five_times = await _median_ms(lambda: _one(product, history), n, w)
-    base, base_times = await _median_ms(lambda: _one(product, got.opened), n, w)
-    floor, floor_times = await _median_ms(lambda: _one(sdk, got.empty), n, w)
-    wakes, wakes_times = await _median_ms(lambda: _one(sdk, got.empty_wakes), n, w)
-    batched = await _through_one_worker(product, history, n)
-    passed = _replayer(
+    before = _replayer(
         [CollectionCaseWorkflow],
         SandboxedWorkflowRunner(
-            restrictions=SandboxRestrictions.default.with_passthrough_modules(
-                *PASSTHROUGH, "workflows.case_reducer", "workflows.facts"
-            )
+            restrictions=SandboxRestrictions.default.with_passthrough_modules(*BEFORE)
         ),
     )
-    passed_base, _ = await _median_ms(lambda: _one(passed, got.opened), n, w)
+    bare = _replayer([CollectionCaseWorkflow], UnsandboxedWorkflowRunner())
+    sdk = _replayer([EmptyWorkflow], _empty_runner())
+    n, w = args.replays, args.warm_up
+    measured = await _medians(
+        {
+            "five": lambda: _one(product, history),
+            "base": lambda: _one(product, got.opened),
+            "floor": lambda: _one(sdk, got.empty),
+            "wakes": lambda: _one(sdk, got.empty_wakes),
+            "five before": lambda: _one(before, history),
+            "base before": lambda: _one(before, got.opened),
+            "five bare": lambda: _one(bare, history),
+        },
+        n,
+        w,
+    )
+    five, five_times = measured["five"]
+    base, base_times = measured["base"]
+    floor, floor_times = measured["floor"]
+    wakes, wakes_times = measured["wakes"]
+    batched = await _through_one_worker(product, history, n)
 
     tasks = _workflow_tasks(got.empty_wakes)
     print(f"replay_workflow, median of {n} after {w} warm-up (a new replay worker each):")
@@ -369,12 +393,27 @@ async def _measure(args: argparse.Namespace, goals: Goals, t0: float) -> None:
         " the SDK's floor for as many workflow tasks as the five-year case"
     )
     print(
+        f"  five-year case above that floor: {five - wakes:.1f} ms"
+        f" ({(five - wakes) / max(tasks, 1):.2f} ms per workflow task; the floor"
+        f" {wakes / max(tasks, 1):.2f} ms per task)"
+    )
+    print(
         f"  five-year case, {n} through one replay worker (as the audit does):"
         f" {batched:.1f} ms each"
     )
     print(
-        f"  case that only opened, workflows.case_reducer and workflows.facts passed through"
-        f" the sandbox (a diagnosis; not recouvre's runner): {passed_base:.1f} ms"
+        "  recouvre's runner vs the runner before (only the validators and legal passed"
+        " through: workflows.case_reducer and workflows.facts imported again per run):"
+    )
+    for label, now, was in (
+        (f"five-year case ({journal} events)", five, measured["five before"][0]),
+        ("case that only opened (1 event)", base, measured["base before"][0]),
+    ):
+        print(f"    {label:34s} {now:7.1f} ms vs {was:7.1f} ms = {now / was:.2f} x")
+    bare_five = measured["five bare"][0]
+    print(
+        f"  five-year case without the sandbox (a diagnosis, not recouvre's runner):"
+        f" {bare_five:.1f} ms vs recouvre's runner {five:.1f} ms = {bare_five / five:.2f} x"
     )
     goals.below(
         f"replay, {years:.1f} years, payment plans, {journal} events",
