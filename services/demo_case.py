@@ -6,11 +6,14 @@ again is the same invoice: 200, nothing new)."""
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 from datetime import date, timedelta
 from typing import Any
 
 import httpx
+
+from schemas.invoice import InvoiceIn
 
 log = logging.getLogger("recouvre.demo")
 
@@ -18,28 +21,18 @@ READY_WITHIN_S = 60.0
 
 
 def demo_invoice(today: date) -> dict[str, Any]:
-    """Today's demo invoice: 20 days overdue, for a fictitious debtor whose mail the
-    embedded mailbox receives."""
-    return {
-        "invoice_number": f"DEMO-{today:%Y%m%d}",
-        "issue_date": str(today - timedelta(days=50)),
-        "due_date": str(today - timedelta(days=20)),
-        "currency": "EUR",
-        "amount_due": "1200.00",
-        "policy": "demo",
-        "debtor": {
-            "kind": "business",
-            "name": "Durand SARL (démo)",
-            "siren": "732829320",
-            "email": "compta@durand.example",
-            "address": {
-                "line1": "12 rue de la Paix",
-                "postal_code": "75002",
-                "city": "Paris",
-                "country": "FR",
-            },
-        },
-    }
+    """Today's demo invoice: the API's documented example (a fictitious debtor whose mail
+    the embedded mailbox receives), 20 days overdue, on the demo policy."""
+    example: dict[str, Any] = InvoiceIn.model_config["json_schema_extra"]["examples"][0]  # type: ignore[index,assignment]
+    body = copy.deepcopy(example)
+    body.update(
+        invoice_number=f"DEMO-{today:%Y%m%d}",
+        issue_date=str(today - timedelta(days=50)),
+        due_date=str(today - timedelta(days=20)),
+        policy="demo",
+    )
+    body["debtor"]["name"] = f"{body['debtor']['name']} (démo)"
+    return body
 
 
 async def register_demo_case(api_url: str, erp_key: str, today: date) -> str | None:
