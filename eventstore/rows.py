@@ -1,4 +1,5 @@
-"""SQL on the events table: rows in, StoredEvent out. No business rules here.
+"""SQL on the events table: rows in, StoredEvent out (and the decoder of rows trusted as
+written: see ``trusted_decoder``). No business rules here.
 
 The global order is ``(tx_id, position)``: ``tx_id`` is the writing transaction's id
 (xid8, rising, never reused in a cluster), ``position`` comes from a sequence. A reader
@@ -11,16 +12,21 @@ orders appends: two appends to different streams never wait for each other.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import MISSING, dataclass, fields, is_dataclass, make_dataclass
 from datetime import datetime
-from typing import Any
+from functools import cache
+from typing import Any, get_args
 from uuid import UUID
 
+from pydantic import BeforeValidator
+from pydantic_core import SchemaValidator
 from sqlalchemy import Row, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from eventstore.records import LogPosition, StoredEvent
+from eventstore.events import DomainEvent
+from eventstore.records import LogPosition, RecordedEvent, StoredEvent
+from schemas.money import Amount, BoundedAmount
 from storage.tables import events
 
 _COLUMNS = (
@@ -103,6 +109,102 @@ async def rows_after(conn: AsyncConnection, after: LogPosition, limit: int) -> S
     driver: Any = (await conn.get_raw_connection()).driver_connection
     found: Sequence[LogRow] = await driver.fetch(AFTER_SQL, after.tx_id, after.position, limit)
     return found
+
+
+_AMOUNT_CHECKS = tuple(
+    check.func
+    for kind in (Amount, BoundedAmount)
+    for check in get_args(kind)[1:]
+    if isinstance(check, BeforeValidator)
+)
+"""The Python validators of ``schemas.money``'s amounts (they refuse anything but a
+positive decimal string of at most two decimals, then quantize it to the cent)."""
+
+
+@cache
+def trusted_decoder(cls: type[DomainEvent]) -> Callable[[str], DomainEvent]:
+    """Reads the current-version JSON of ``cls`` in rows this store wrote: the event the
+    full validation gives, less the amount checks.
+
+    Such a row holds ``cls``'s canonical dump of an event validated at append
+    (``appending.normalise``): its amounts are two-decimal strings, which the decimal
+    schema alone reads as exactly the Decimal the check would return. Every field is
+    still parsed and type-checked by pydantic's core (the model's fields schema, built
+    once); the instance is then set up as ``BaseModel.model_construct`` does. The checks
+    are a Python call per amount, the model's own validator cannot leave them out, and
+    a replay reads every event of the log: only the projector reads this way
+    (``EventStore.read_all(trusted=True)``). A class of another shape (a root model,
+    private attributes, a model validator...) gets its full validator.
+    """
+    schema: Any = cls.__pydantic_core_schema__
+    plain = (
+        schema.get("type") == "model"
+        and schema.get("cls") is cls
+        and not schema.get("root_model")
+        and not schema.get("custom_init")
+        and not schema.get("post_init")
+        and schema["schema"].get("type") == "model-fields"
+        and cls.__pydantic_post_init__ is None
+        and not cls.__private_attributes__
+    )
+    if not plain:
+        full: Callable[[str], DomainEvent] = cls.__pydantic_validator__.validate_json
+        return full
+    checker = SchemaValidator(_without_amount_checks(schema["schema"]), schema.get("config"))
+    validate, new, setattr_ = checker.validate_json, object.__new__, object.__setattr__
+
+    def decode(data: str) -> DomainEvent:
+        values, extra, fields_set = validate(data)
+        event: DomainEvent = new(cls)
+        setattr_(event, "__dict__", values)
+        setattr_(event, "__pydantic_extra__", extra)
+        setattr_(event, "__pydantic_fields_set__", fields_set)
+        setattr_(event, "__pydantic_private__", None)
+        return event
+
+    return decode
+
+
+def _without_amount_checks(schema: Any) -> Any:
+    """A copy of a core schema whose amount validators are replaced by the schema they
+    wrap (their decimal)."""
+    if isinstance(schema, list):
+        return [_without_amount_checks(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    if schema.get("type") == "function-before":
+        function = schema.get("function")
+        if isinstance(function, dict) and function.get("function") in _AMOUNT_CHECKS:
+            return _without_amount_checks(schema["schema"])
+    return {key: _without_amount_checks(value) for key, value in schema.items()}
+
+
+@cache
+def record_twin() -> type[Any]:
+    """An unfrozen twin of RecordedEvent, for the global reader's hot loop: a record built
+    with it and given ``__class__ = RecordedEvent`` is the very object RecordedEvent's
+    constructor makes (same slots, same values, frozen from then on), for a third of the
+    cost: the frozen dataclass's ``__init__`` sets each field through
+    ``object.__setattr__``, and a replay builds one record per event of the log.
+
+    RecordedEvent itself when it is not a plain slots dataclass (an ``__init__`` of its
+    own, a ``__post_init__``): then the constructor is the only way.
+    """
+    plain = (
+        is_dataclass(RecordedEvent)
+        and getattr(RecordedEvent, "__dataclass_params__").init  # noqa: B009 - no stub
+        and "__slots__" in vars(RecordedEvent)
+        and not hasattr(RecordedEvent, "__post_init__")
+        and not any(f.default_factory is not MISSING or not f.init for f in fields(RecordedEvent))
+    )
+    if not plain:
+        return RecordedEvent
+    twin = make_dataclass(
+        "UnfrozenRecordedEvent", [(f.name, f.type) for f in fields(RecordedEvent)], slots=True
+    )
+    probe = twin(*range(len(fields(RecordedEvent))))
+    probe.__class__ = RecordedEvent  # TypeError here if the layouts ever differ
+    return twin
 
 
 async def naive_rows_after(conn: AsyncConnection, position: int, limit: int) -> list[StoredEvent]:
