@@ -53,6 +53,10 @@ class InterestResult(BaseModel):
     segments: tuple[Segment, ...] = ()
     total: Decimal = ZERO
     notes: tuple[str, ...] = ()
+    start: date | None = None
+    """First day interest runs (None when none runs)."""
+    start_basis: str = ""
+    """Which starting date was used and why (shown in letters and the CLI)."""
 
 
 def check_payments(payments: Sequence[Payment], as_of: date) -> tuple[Payment, ...]:

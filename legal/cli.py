@@ -15,11 +15,24 @@ from typing import Any, NoReturn
 from pydantic import ValidationError
 
 from legal.accrual import Payment
-from legal.cli_output import deadline_text, prescription_text, statement_json, statement_text
+from legal.after_title import (
+    ProceedingPrescription,
+    court_claim_prescription,
+    enforcement_prescription,
+)
+from legal.cli_output import (
+    deadline_text,
+    prescription_json,
+    prescription_text,
+    statement_json,
+    statement_text,
+)
 from legal.deadlines import deadline_in_days, deadline_in_months
+from legal.errors import LegalError
 from legal.kinds import DebtorKind
 from legal.money import parse_amount
-from legal.prescription import Interruption, compute_prescription
+from legal.prescription import Interruption, Prescription
+from legal.quadriennale import QUADRIENNALE_BODIES, prescription_for_debtor
 from legal.rates import load_rate_table
 from legal.statement import build_statement
 from legal.working_days import METROPOLITAN, calendar_for_postal_code
@@ -96,6 +109,7 @@ def _decompte(args: argparse.Namespace) -> int:
         formal_notice_date=args.formal_notice_date,
         payments=args.payment,
         contract_rate=args.contract_rate,
+        formal_notice_presented_on=args.formal_notice_presented_on,
     )
     return _emit(args, statement_json(statement), statement_text(statement))
 
@@ -115,10 +129,23 @@ def _deadline(args: argparse.Namespace) -> int:
 
 
 def _prescription(args: argparse.Namespace) -> int:
+    if args.proceeding_ended_on is not None and args.court_claim_on is None:
+        raise LegalError("--proceeding-ended-on needs --court-claim-on")
+    if args.enforcement_act_on and args.title_on is None:
+        raise LegalError("--enforcement-act-on needs --title-on")
     events = [Interruption(on=day) for day in args.interrupted_on]
-    result = compute_prescription(args.due_date, args.debtor_kind, events)
-    data = {"last_day": result.last_day.isoformat(), "years": result.years}
-    return _emit(args, data, prescription_text(result))
+    events += [Interruption(on=day, kind="formal_notice") for day in args.formal_notice_on]
+    base = prescription_for_debtor(
+        args.debtor_kind, args.due_date, events, public_body=args.public_body
+    )
+    result: Prescription | ProceedingPrescription = base
+    if args.title_on is not None:
+        # The title's 10 years replace the claim's prescription (CPCE L111-4).
+        result = enforcement_prescription(args.title_on, args.enforcement_act_on, replaces=base)
+    elif args.court_claim_on is not None:
+        result = court_claim_prescription(base, args.court_claim_on, args.proceeding_ended_on)
+    years = result.years if isinstance(result, Prescription) else base.years
+    return _emit(args, prescription_json(result, years), prescription_text(result, years))
 
 
 def _build_parser() -> _Parser:
@@ -131,7 +158,18 @@ def _build_parser() -> _Parser:
     dec.add_argument("--due-date", required=True, type=_date)
     dec.add_argument("--as-of", required=True, type=_date)
     dec.add_argument("--debtor-kind", required=True, choices=kinds)
-    dec.add_argument("--formal-notice-date", type=_date)
+    dec.add_argument(
+        "--formal-notice-date",
+        type=_date,
+        help="sending date of the formal notice (consumers: used only when its first "
+        "presentation is not given)",
+    )
+    dec.add_argument(
+        "--formal-notice-presented-on",
+        type=_date,
+        help="first presentation of the formal notice: consumer interest runs from it "
+        "(C. civ. 1231-6, 1344-1)",
+    )
     dec.add_argument("--payment", action="append", default=[], type=_payment)
     dec.add_argument("--contract-rate", type=_rate, help="percent, business debtors")
     dec.add_argument("--rates", help="rate table JSON (default: packaged table)")
@@ -146,9 +184,44 @@ def _build_parser() -> _Parser:
     dl.set_defaults(handler=_deadline)
 
     pre = sub.add_parser("prescription", help="last day to act", allow_abbrev=False)
-    pre.add_argument("--due-date", required=True, type=_date)
+    pre.add_argument(
+        "--due-date", required=True, type=_date, help="the day the right arose (delivery or due)"
+    )
     pre.add_argument("--debtor-kind", required=True, choices=kinds)
-    pre.add_argument("--interrupted-on", action="append", default=[], type=_date)
+    pre.add_argument(
+        "--public-body",
+        choices=sorted(QUADRIENNALE_BODIES | {"public_company"}),
+        default="state",
+        help="public debtors: state, local_authority or public_establishment (with a "
+        "public accountant) follow loi 68-1250; public_company the 5 years (default: state)",
+    )
+    pre.add_argument(
+        "--interrupted-on",
+        action="append",
+        default=[],
+        type=_date,
+        help="acknowledgement, partial payment or plan (C. civ. 2240)",
+    )
+    pre.add_argument(
+        "--formal-notice-on",
+        action="append",
+        default=[],
+        type=_date,
+        help="formal notice or written payment request: interrupts only the quadriennale "
+        "(loi 68-1250 art. 2)",
+    )
+    pre.add_argument("--court-claim-on", type=_date, help="court claim filed (C. civ. 2241)")
+    pre.add_argument(
+        "--proceeding-ended-on", type=_date, help="end of that proceeding (C. civ. 2242)"
+    )
+    pre.add_argument("--title-on", type=_date, help="enforceable title obtained (CPCE L111-4)")
+    pre.add_argument(
+        "--enforcement-act-on",
+        action="append",
+        default=[],
+        type=_date,
+        help="enforcement act after the title (C. civ. 2244)",
+    )
     pre.set_defaults(handler=_prescription)
 
     for command in (dec, dl, pre):

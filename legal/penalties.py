@@ -7,7 +7,11 @@
   the first day of the half-year in which interest started + 8 points, fixed
   for the whole period.
 - Consumer (C. civ. 1231-6, 1344-1): legal interest rate ("other cases", the
-  creditor being a business), only from the formal notice.
+  creditor being a business), only from the formal notice, counted from the day
+  it reached the debtor (its first presentation; a letter "avisé non réclamé"
+  still counts as presented), not from its sending.
+
+Each result says in ``start`` / ``start_basis`` which starting date was used.
 
 All functions are pure: the rate table is passed in. Amounts are Decimal.
 """
@@ -76,7 +80,16 @@ def b2b_penalties(
         if not contract_rate.is_finite() or contract_rate < 0:
             raise LegalError(f"contract rate must be a positive percentage: {contract_rate}")
         rule = _contract_rule(rates, contract_rate)
-    return accrue(principal, paid, due_date, as_of, rule)
+    result = accrue(principal, paid, due_date, as_of, rule)
+    return _started(result, due_date, "the day after the due date (C. com. L441-10 II)")
+
+
+def _started(result: InterestResult, after: date, why: str) -> InterestResult:
+    """``result`` with its starting day (the day after ``after``) and why."""
+    if not result.segments:
+        return result
+    start = after + timedelta(days=1)
+    return result.model_copy(update={"start": start, "start_basis": f"{start}: {why}"})
 
 
 def public_interest(
@@ -100,7 +113,10 @@ def public_interest(
         reported = _reported(rates, started)
         return rate, note if reported is None else f"{note}; {reported}"
 
-    return accrue(principal, paid, due_date, as_of, rule, split_half_years=False)
+    result = accrue(principal, paid, due_date, as_of, rule, split_half_years=False)
+    return _started(
+        result, due_date, "the day after the payment deadline (C. commande publique L2192-13)"
+    )
 
 
 def consumer_interest(
@@ -110,22 +126,51 @@ def consumer_interest(
     rates: RateTable,
     formal_notice_date: date | None,
     payments: Sequence[Payment] = (),
+    *,
+    formal_notice_presented_on: date | None = None,
 ) -> InterestResult:
     """Legal interest owed by a consumer, from the formal notice only
-    (C. civ. 1231-6, 1344-1); zero without a formal notice."""
+    (C. civ. 1231-6, 1344-1); zero without a formal notice.
+
+    Interest counts from the day the notice reached the debtor: pass its first
+    presentation as ``formal_notice_presented_on`` (interest from the next day,
+    as for the notice's own deadline). ``formal_notice_date`` is its sending
+    date; used alone (the presentation not known) it is the start, as before,
+    and ``start_basis`` says so. Zero while neither is known.
+    """
     principal = check_amount(principal, "principal")
     paid = check_payments(payments, as_of)
-    if formal_notice_date is None:
+    sent = formal_notice_date
+    presented = formal_notice_presented_on
+    if presented is not None and sent is not None and presented < sent:
+        raise LegalError(f"formal notice presented on {presented}, before it was sent on {sent}")
+    notice = presented if presented is not None else sent
+    if notice is None:
         note = "no formal notice: no interest is owed (C. civ. 1231-6, 1344-1)"
         return InterestResult(notes=(note,))
-    start = max(due_date, formal_notice_date)
+    start = max(due_date, notice)
 
     def rule(half: HalfYear) -> tuple[Decimal, str | None]:
         rate = rates.legal_rate(half)
         return rate, f"{half.label}: legal interest rate, other cases (C. civ. 1231-6)"
 
     result = accrue(principal, paid, start, as_of, rule)
-    if formal_notice_date >= due_date:
+    if presented is not None:
+        why = f"the day after the formal notice's first presentation on {presented}"
+    else:
+        why = (
+            f"the day after the formal notice's sending on {notice} (its first presentation "
+            f"was not given; the law counts from it)"
+        )
+    if notice < due_date:
+        why = f"the day after the due date (the formal notice of {notice} precedes it)"
+    result = _started(result, start, f"{why} (C. civ. 1231-6, 1344-1)")
+    if notice >= due_date:
         return result
-    early = f"formal notice of {formal_notice_date} precedes the due date: interest from {due_date}"
+    what = (
+        f"formal notice presented on {notice}"
+        if presented is not None
+        else f"formal notice of {notice}"
+    )
+    early = f"{what} precedes the due date: interest from {due_date}"
     return result.model_copy(update={"notes": (early, *result.notes)})

@@ -12,6 +12,10 @@
   conservatory or enforcement act (2244). A formal notice does not interrupt.
 - Suspension adds the suspended duration: small-claims agreement (C. civ. 2238).
 - An event after the period has run does not revive the claim.
+
+Claims on public-law persons (loi 68-1250) are in ``legal.quadriennale``; the
+court claim (C. civ. 2242) and the enforceable title (CPCE L111-4) in
+``legal.after_title``.
 """
 
 from collections.abc import Sequence
@@ -31,6 +35,8 @@ InterruptionKind = Literal[
     "court_claim",
     "enforcement_act",
     "conservatory_act",
+    "payment_request",
+    "formal_notice",
 ]
 _ARTICLES: dict[str, str] = {
     "acknowledgement": "C. civ. 2240",
@@ -40,6 +46,10 @@ _ARTICLES: dict[str, str] = {
     "enforcement_act": "C. civ. 2244",
     "conservatory_act": "C. civ. 2244",
 }
+# A written request for payment, a formal notice included, interrupts only the
+# quadriennale (loi 68-1250 art. 2); under the ordinary rules it does not
+# (Cass. com. 18 May 2022, n° 20-23.204) unless the contract says so (C. civ. 2254).
+WRITTEN_REQUESTS = frozenset({"payment_request", "formal_notice"})
 ALERT_DAYS = (90, 30)
 
 
@@ -71,6 +81,9 @@ class Prescription(BaseModel):
     last_day: date
     alert_dates: tuple[date, ...]
     history: tuple[str, ...]
+    article: str = ""
+    """The rule applied: "C. com. L110-4", "C. consom. L218-2", "loi 68-1250 art. 1",
+    "CPCE L111-4"."""
 
 
 def prescription_years(kind: DebtorKind | str) -> int:
@@ -83,22 +96,28 @@ def add_years(day: date, years: int) -> date:
     return add_months(day, 12 * years)
 
 
-def compute_prescription(
+def alert_dates(last_day: date) -> tuple[date, ...]:
+    """The alert days before a last day to act: 90 and 30 days before."""
+    return tuple(last_day - timedelta(days=n) for n in ALERT_DAYS)
+
+
+def ordinary_article(kind: DebtorKind | str) -> str:
+    """The article of the ordinary period of ``kind`` (``prescription_years``)."""
+    if parse_debtor_kind(kind) is DebtorKind.CONSUMER:
+        return "C. consom. L218-2"
+    return "C. com. L110-4"
+
+
+def run_period(
     trigger: date,
-    debtor_kind: DebtorKind | str,
+    years: int,
+    history: list[str],
     interruptions: Sequence[Interruption] = (),
     suspensions: Sequence[Suspension] = (),
-) -> Prescription:
-    """Last day to act from ``trigger`` (delivery date, or due date), then apply
-    interruptions and suspensions in date order; alerts 90 and 30 days before."""
-    years = prescription_years(debtor_kind)
+) -> date:
+    """Last day of a period of ``years`` from ``trigger`` once the interruptions
+    and suspensions are applied in date order; appends each step to ``history``."""
     last_day = add_years(trigger, years)
-    history = [f"{trigger}: period of {years} years starts, last day {last_day}"]
-    if parse_debtor_kind(debtor_kind) is DebtorKind.PUBLIC:
-        history.append(
-            "public debtor: if it is a public-law person, the 4-year rule of loi "
-            f"68-1250 may apply (earliest {date(trigger.year + 4, 12, 31)}): check"
-        )
     events: list[tuple[date, Interruption | Suspension]] = []
     events += [(i.on, i) for i in interruptions]
     events += [(s.start, s) for s in suspensions]
@@ -110,6 +129,12 @@ def compute_prescription(
             history.append(f"{on}: ignored, the claim was prescribed on {last_day}")
             continue
         if isinstance(event, Interruption):
+            if event.kind in WRITTEN_REQUESTS:
+                history.append(
+                    f"{on}: {event.kind} does not interrupt (Cass. com. 18 May 2022, "
+                    f"n° 20-23.204; unless the contract says so, C. civ. 2254)"
+                )
+                continue
             last_day = add_years(on, years)
             article = _ARTICLES[event.kind]
             history.append(f"{on}: {event.kind} interrupts ({article}), last day {last_day}")
@@ -118,9 +143,36 @@ def compute_prescription(
                 raise LegalError(f"suspension ends ({event.end}) before it starts")
             last_day += event.end - event.start
             history.append(f"{on}: suspended until {event.end} (C. civ. 2238), last day {last_day}")
-    alerts = tuple(last_day - timedelta(days=n) for n in ALERT_DAYS)
+    return last_day
+
+
+def compute_prescription(
+    trigger: date,
+    debtor_kind: DebtorKind | str,
+    interruptions: Sequence[Interruption] = (),
+    suspensions: Sequence[Suspension] = (),
+) -> Prescription:
+    """Last day to act from ``trigger`` (delivery date, or due date), then apply
+    interruptions and suspensions in date order; alerts 90 and 30 days before.
+
+    The ordinary periods only (5 years, 2 for consumers): for a public debtor it
+    keeps 5 years and warns; ``prescription_for_debtor`` (``legal.quadriennale``)
+    applies loi 68-1250 to public-law persons."""
+    years = prescription_years(debtor_kind)
+    history = [f"{trigger}: period of {years} years starts, last day {add_years(trigger, years)}"]
+    if parse_debtor_kind(debtor_kind) is DebtorKind.PUBLIC:
+        history.append(
+            "public debtor: if it is a public-law person, the 4-year rule of loi "
+            f"68-1250 may apply (earliest {date(trigger.year + 4, 12, 31)}): check"
+        )
+    last_day = run_period(trigger, years, history, interruptions, suspensions)
     return Prescription(
-        years=years, trigger=trigger, last_day=last_day, alert_dates=alerts, history=tuple(history)
+        years=years,
+        trigger=trigger,
+        last_day=last_day,
+        alert_dates=alert_dates(last_day),
+        history=tuple(history),
+        article=ordinary_article(debtor_kind),
     )
 
 

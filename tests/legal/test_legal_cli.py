@@ -45,6 +45,11 @@ EXPECTED_1 = {
 }
 
 
+PRESCRIPTION = ["prescription", "--due-date", "2020-06-18", "--debtor-kind"]
+COURT_CLAIM_2022 = [*PRESCRIPTION, "business", "--court-claim-on", "2022-01-01"]
+CONSUMER_SENT_0610 = [*EXAMPLE_1, "--debtor-kind", "consumer", "--formal-notice-date", "2025-06-10"]
+
+
 def json_of(argv: list[str], capsys: pytest.CaptureFixture[str]) -> object:
     assert run(argv) == 0
     out, err = capsys.readouterr()
@@ -53,7 +58,47 @@ def json_of(argv: list[str], capsys: pytest.CaptureFixture[str]) -> object:
 
 
 def test_decompte_json_contract(capsys: pytest.CaptureFixture[str]) -> None:
-    assert json_of([*EXAMPLE_1, "--json"], capsys) == EXPECTED_1
+    data = json_of([*EXAMPLE_1, "--json"], capsys)
+    assert isinstance(data, dict)
+    assert {key: data[key] for key in EXPECTED_1} == EXPECTED_1
+    assert set(data) == {
+        *EXPECTED_1,
+        "as_of",
+        "interest_start",
+        "interest_start_basis",
+        "rate_periods",
+        "imputation",
+        "small_claims",
+        "notes",
+        "rate_table_version",
+    }
+    assert (data["as_of"], data["interest_start"]) == ("2025-09-15", "2025-04-01")
+    assert [(p["start"], p["end"], p["rate"], p["status"]) for p in data["rate_periods"]] == [
+        ("2025-04-01", "2025-06-30", "13.15", "official"),
+        ("2025-07-01", "2025-09-15", "12.15", "official"),
+    ]
+    assert data["notes"] == []
+    assert data["rate_table_version"] == "fr-rates-2026H2-reported-2"
+
+
+def test_decompte_json_carries_the_reported_rate_provenance(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """C. com. L441-10 II: the 2026 H2 ECB rate is only reported; the JSON says so
+    (notes and the period's status and source), not only the text output."""
+    argv = [*EXAMPLE_1, "--due-date", "2026-06-30", "--as-of", "2026-07-10", "--json"]
+    data = json_of(argv, capsys)
+    assert isinstance(data, dict)
+    assert any("reported, not confirmed" in note for note in data["notes"])
+    (period,) = data["rate_periods"]
+    assert (period["half_year"], period["rate"], period["status"]) == (
+        "2026 H2",
+        "12.40",
+        "reported",
+    )
+    assert "REPORTED" in period["source"]
+    assert run(argv[:-1]) == 0
+    assert "[REPORTED, not confirmed]" in capsys.readouterr().out
 
 
 def test_decompte_with_a_payment(capsys: pytest.CaptureFixture[str]) -> None:
@@ -97,13 +142,26 @@ def test_deadline_in_months(capsys: pytest.CaptureFixture[str]) -> None:
     assert (data["last_day"], data["moved_from"]) == ("2025-02-28", None)
 
 
+def _short(data: object) -> tuple[object, ...]:
+    assert isinstance(data, dict)
+    return data["last_day"], data["years"], data["article"]
+
+
 def test_prescription_json_contract(capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["prescription", "--due-date", "2020-06-18", "--debtor-kind", "business", "--json"]
-    assert json_of(argv, capsys) == {"last_day": "2025-06-18", "years": 5}
+    data = json_of(argv, capsys)
+    assert data == {
+        "last_day": "2025-06-18",
+        "years": 5,
+        "article": "C. com. L110-4",
+        "pending": False,
+        "alert_dates": ["2025-03-20", "2025-05-19"],
+        "history": ["2020-06-18: period of 5 years starts, last day 2025-06-18"],
+    }
     restarted = json_of([*argv, "--interrupted-on", "2022-03-10"], capsys)
-    assert restarted == {"last_day": "2027-03-10", "years": 5}
+    assert _short(restarted) == ("2027-03-10", 5, "C. com. L110-4")
     consumer = ["prescription", "--due-date", "2024-02-29", "--debtor-kind", "consumer", "--json"]
-    assert json_of(consumer, capsys) == {"last_day": "2026-02-28", "years": 2}
+    assert _short(json_of(consumer, capsys)) == ("2026-02-28", 2, "C. consom. L218-2")
 
 
 @pytest.mark.parametrize(
@@ -121,6 +179,26 @@ def test_prescription_json_contract(capsys: pytest.CaptureFixture[str]) -> None:
         (["deadline", "--start", "2025-01-01", "--days", "x"], "invalid int value"),
         (["deadline", "--start", "2025-01-01", "--days", "1", "--postal-code", "9"], "5 digits"),
         (["prescription", "--due-date", "2020-06-18"], "--debtor-kind"),
+        (
+            [*PRESCRIPTION, "public", "--public-body", "army"],
+            "invalid choice",
+        ),
+        (
+            [*PRESCRIPTION, "business", "--proceeding-ended-on", "2022-01-01"],
+            "needs --court-claim-on",
+        ),
+        (
+            [*PRESCRIPTION, "business", "--enforcement-act-on", "2022-01-01"],
+            "needs --title-on",
+        ),
+        (
+            [*COURT_CLAIM_2022, "--proceeding-ended-on", "2021-01-01"],
+            "before it was filed",
+        ),
+        (
+            [*CONSUMER_SENT_0610, "--formal-notice-presented-on", "2025-06-09"],
+            "before it was sent",
+        ),
         (["nonsense"], "invalid choice"),
         ([], "required"),
     ],

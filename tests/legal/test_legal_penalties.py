@@ -133,3 +133,84 @@ def test_invalid_payments_are_rejected(rates: RateTable, payment: Payment) -> No
 def test_invalid_principal_is_rejected(rates: RateTable, principal: Decimal) -> None:
     with pytest.raises(LegalError):
         b2b_penalties(principal, DUE, date(2025, 9, 15), rates)
+
+
+SENT = date(2025, 6, 10)
+PRESENTED = date(2025, 6, 15)
+
+
+def test_consumer_interest_c_civ_1231_6_1344_1_runs_from_first_presentation(
+    rates: RateTable,
+) -> None:
+    """Interest counts from the day the notice reached the debtor, not its sending."""
+    result = consumer_interest(
+        PRINCIPAL, DUE, date(2025, 9, 15), rates, SENT, formal_notice_presented_on=PRESENTED
+    )
+    assert result.segments[0].start == date(2025, 6, 16)
+    assert result.total == Decimal("88.17")  # same as a notice dated the 15th
+    assert result.start == date(2025, 6, 16)
+    assert "first presentation on 2025-06-15" in result.start_basis
+    assert "1344-1" in result.start_basis
+
+
+def test_consumer_interest_c_civ_1231_6_from_sending_only_when_presentation_unknown(
+    rates: RateTable,
+) -> None:
+    """The old call (sending date only) keeps its numbers and says which date it used."""
+    result = consumer_interest(PRINCIPAL, DUE, date(2025, 9, 15), rates, SENT)
+    # 12000 x (3.71 % x 20 + 2.76 % x 77) / 365 = 94.2641
+    assert (result.start, result.total) == (date(2025, 6, 11), Decimal("94.26"))
+    assert "sending on 2025-06-10" in result.start_basis
+    assert "first presentation was not given" in result.start_basis
+
+
+def test_consumer_interest_c_civ_1344_1_presentation_cannot_precede_sending(
+    rates: RateTable,
+) -> None:
+    with pytest.raises(LegalError, match="before it was sent"):
+        consumer_interest(
+            PRINCIPAL,
+            DUE,
+            date(2025, 9, 15),
+            rates,
+            SENT,
+            formal_notice_presented_on=date(2025, 6, 9),
+        )
+
+
+def test_consumer_interest_c_civ_1231_6_presentation_alone_is_enough(rates: RateTable) -> None:
+    result = consumer_interest(
+        PRINCIPAL, DUE, date(2025, 9, 15), rates, None, formal_notice_presented_on=PRESENTED
+    )
+    assert result.total == Decimal("88.17")
+
+
+def test_consumer_interest_c_civ_1231_6_presented_before_due_date_starts_at_due_date(
+    rates: RateTable,
+) -> None:
+    result = consumer_interest(
+        PRINCIPAL, DUE, date(2025, 4, 30), rates, None, formal_notice_presented_on=date(2025, 3, 1)
+    )
+    assert result.start == date(2025, 4, 1)
+    assert result.notes[0].startswith("formal notice presented on 2025-03-01 precedes")
+    assert "due date" in result.start_basis
+
+
+def test_b2b_and_public_interest_say_they_start_the_day_after_the_due_date(
+    rates: RateTable,
+) -> None:
+    """C. com. L441-10 II and C. commande publique L2192-13: no notice needed."""
+    b2b = b2b_penalties(PRINCIPAL, DUE, date(2025, 9, 15), rates)
+    public = public_interest(PRINCIPAL, DUE, date(2025, 9, 15), rates)
+    assert b2b.start == public.start == date(2025, 4, 1)
+    assert "L441-10 II" in b2b.start_basis
+    assert "L2192-13" in public.start_basis
+    assert b2b_penalties(PRINCIPAL, DUE, DUE, rates).start is None
+
+
+def test_contract_rate_floor_in_2024_h1_uses_the_arrete_of_21_dec_2023(rates: RateTable) -> None:
+    """C. com. L441-10 II: 3 x 5.07 % = 15.21 %, above ECB + 10 (14.50 %) in 2024 H1."""
+    result = b2b_penalties(
+        PRINCIPAL, date(2024, 1, 31), date(2024, 2, 29), rates, contract_rate=Decimal("12")
+    )
+    assert [s.rate for s in result.segments] == [Decimal("15.21")]

@@ -27,6 +27,7 @@ def test_packaged_table_matches_the_law_page(rates: RateTable) -> None:
         if row.legal_rate_other is not None
     }
     assert legal == {
+        "2024 H1": ("8.01", "5.07"),
         "2024 H2": ("8.16", "4.92"),
         "2025 H1": ("7.21", "3.71"),
         "2025 H2": ("6.65", "2.76"),
@@ -36,7 +37,14 @@ def test_packaged_table_matches_the_law_page(rates: RateTable) -> None:
     assert reported.status == "reported"
     assert "reported" in reported.source.lower()
     assert all(row.source for row in rates.rows)
-    assert rates.version
+    assert "21 Dec 2023" in rates.row(HalfYear(2024, 1)).source
+    assert "15 Dec 2025" in rates.row(HalfYear(2026, 1)).source
+
+
+def test_table_version_is_bumped_when_rows_change(rates: RateTable) -> None:
+    """Cases record the version they ran with (CaseStart.rates): the 2024 H1 legal
+    rates (arrêté of 21 Dec 2023, C. mon. fin. L313-2) made a new revision."""
+    assert rates.version == "fr-rates-2026H2-reported-2"
 
 
 def test_missing_rates_have_exact_messages(rates: RateTable) -> None:
