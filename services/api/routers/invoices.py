@@ -1,16 +1,36 @@
-"""ERP intake: POST /v1/invoices."""
+"""ERP intake: POST /v1/invoices, as JSON (InvoiceIn) or as an EN 16931 e-invoice.
+
+The e-invoice path (UBL 2.1, CII, Factur-X PDF; see inbound/einvoice and docs/api.md) is a
+route of its own on the same path and method, chosen by Content-Type before the JSON route
+is tried, so the JSON route, its validation and its schema stay exactly as they were.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
+from fastapi.routing import APIRoute
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
+from starlette.routing import Match
+from starlette.types import Scope
 
+from inbound.einvoice.document import EInvoice, OriginalFile
+from inbound.einvoice.errors import EInvoiceRejected, Problem
+from inbound.einvoice.mapping import QUERY_FALLBACKS, CreditNoteFor, to_credit_note, to_invoice
+from inbound.einvoice.parse import MEDIA_TYPES, einvoice_media_type, parse_einvoice
+from inbound.einvoice.seller import check_seller_siren
 from schemas.case import CaseCreated
 from schemas.invoice import InvoiceIn
-from services.api.deps import ErpPrincipal, RuntimeDep
-from services.api.errors import ErrorResponse
+from services.api.acks import CaseAck
+from services.api.case_access import case_handle
+from services.api.case_ids import case_id_for
+from services.api.deps import ErpPrincipal, Runtime, RuntimeDep
+from services.api.errors import ApiError, ErrorResponse
 from services.api.intake import register_invoice
+from services.api.keys import Principal
+from services.api.routers.case_events import _send as send_case_event
 
 router = APIRouter(prefix="/v1", tags=["erp"])
 
@@ -48,10 +68,135 @@ CASE_LINKS: dict[str, Any] = {
 }
 
 
+MAX_EINVOICE_BYTES = 10 * 1024 * 1024
+"""Largest e-invoice body read (a Factur-X PDF with its pages); larger is 413."""
+TENANT_SIREN: str | None = None
+"""HOOK: the tenant's SIREN, to check the seller (BT-30) against. There is no tenant SIREN
+setting yet: wire it here from the tenant's configuration (services/config.py) once it exists;
+None skips the check."""
+
+
+async def keep_original(
+    runtime: Runtime, tenant: str, case_id: str, original: OriginalFile
+) -> None:
+    """HOOK: store the e-invoice as received (``original.content``, its ``sha256`` and
+    ``media_type``) as a document of case ``case_id``; called once the invoice is registered
+    (or the credit note applied), and again on a retry of the same file (same sha256)."""
+    return None
+
+
+class _EInvoiceRoute(APIRoute):
+    """POST /v1/invoices when the Content-Type is an e-invoice's; else the JSON route."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        match, child_scope = super().matches(scope)
+        content_type = Headers(scope=scope).get("content-type")
+        if match is Match.NONE or einvoice_media_type(content_type) is None:
+            return Match.NONE, {}
+        return match, child_scope
+
+
+def _refused(err: EInvoiceRejected) -> ApiError:
+    details = [{"field": p.where, "message": p.message} for p in err.problems]
+    return ApiError(422, "validation_error", str(err), details)
+
+
+def _one(problem: Problem) -> ApiError:
+    return _refused(EInvoiceRejected([problem]))
+
+
+async def _apply_credit_note(
+    runtime: Runtime, principal: Principal, document: EInvoice, credit: CreditNoteFor
+) -> CaseAck:
+    case_id = case_id_for(principal.tenant, credit.invoice_number)
+    try:
+        await case_handle(runtime, principal.tenant, case_id)
+    except ApiError as err:
+        if err.status != 404:
+            raise
+        message = f"no case for invoice {credit.invoice_number!r}: register the invoice first"
+        raise _one(Problem(document.where("BT-25"), message)) from None
+    try:
+        # The same path as POST /v1/cases/{case_id}/credit-notes (recordCreditNote).
+        acked = await send_case_event(runtime, principal, case_id, credit.event)
+    except ApiError as err:
+        fields = [d.get("field") for d in err.details or [] if isinstance(d, dict)]
+        if err.status != 422 or fields != ["amount"]:
+            raise
+        raise _one(Problem(document.where("BT-115"), err.details[0]["message"])) from None
+    await keep_original(runtime, principal.tenant, case_id, document.original)
+    return acked
+
+
+def _read(
+    content: bytes, media_type: str, query: dict[str, str]
+) -> tuple[EInvoice, InvoiceIn | CreditNoteFor]:
+    document = parse_einvoice(content, media_type)
+    check_seller_siren(document, TENANT_SIREN)
+    if document.is_credit_note:
+        return document, to_credit_note(document)
+    return document, to_invoice(document, query)
+
+
+async def post_einvoice(
+    request: Request, principal: ErpPrincipal, runtime: RuntimeDep, response: Response
+) -> CaseCreated | CaseAck:
+    """Register an e-invoice (201 / 200 as for JSON), or apply an e-credit note (200 CaseAck)."""
+    too_large = ApiError(413, "payload_too_large", f"body: more than {MAX_EINVOICE_BYTES} bytes")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_EINVOICE_BYTES:
+        raise too_large
+    content = await request.body()
+    if len(content) > MAX_EINVOICE_BYTES:
+        raise too_large
+    media_type = einvoice_media_type(request.headers.get("content-type")) or ""
+    query = dict(request.query_params)
+    try:
+        # PDF and XSD work is CPU-bound: off the event loop, so other requests keep flowing.
+        document, intent = await run_in_threadpool(_read, content, media_type, query)
+    except EInvoiceRejected as err:
+        raise _refused(err) from None
+    if isinstance(intent, CreditNoteFor):
+        response.status_code = 200
+        return await _apply_credit_note(runtime, principal, document, intent)
+    created, is_new = await register_invoice(runtime, principal.tenant, intent)
+    await keep_original(runtime, principal.tenant, created.case_id, document.original)
+    response.status_code = 201 if is_new else 200
+    return created
+
+
+# Before the JSON route: the first route that matches a request handles it.
+router.add_api_route(
+    "/invoices",
+    post_einvoice,
+    methods=["POST"],
+    operation_id="registerEInvoice",
+    include_in_schema=False,
+    status_code=201,
+    route_class_override=_EInvoiceRoute,
+)
+_BINARY: dict[str, Any] = {"schema": {"type": "string", "format": "binary"}}
+EINVOICE_BODY: dict[str, Any] = {
+    "requestBody": {
+        "description": "An InvoiceIn as JSON, or an EN 16931 e-invoice as sent: UBL 2.1 "
+        "Invoice or CreditNote, UN/CEFACT CII (application/xml, text/xml, "
+        "application/vnd.oasis.ubl+xml), or a Factur-X / ZUGFeRD 2 PDF (application/pdf), "
+        "any level from MINIMUM. Query parameters "
+        + ", ".join(f"`{name}`" for name in (*QUERY_FALLBACKS, "policy"))
+        + " fill what the document does not carry (a MINIMUM profile has no due date). "
+        "A credit note (UBL CreditNote, type code 381) applies to the case of the invoice "
+        "it references (BT-25) and answers 200 with a CaseAck. A refused business term is "
+        'a 422 whose field is the term and its XPath, e.g. "BT-9 /rsm:CrossIndustryInvoice/…".',
+        "content": {media_type: _BINARY for media_type in MEDIA_TYPES},
+    }
+}
+
+
 @router.post(
     "/invoices",
     operation_id="registerInvoice",
     status_code=201,
+    openapi_extra=EINVOICE_BODY,
     responses={
         201: {"description": "Invoice stored, case started", "links": CASE_LINKS},
         200: {
