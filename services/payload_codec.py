@@ -20,17 +20,10 @@ CLI, anyone reading its history) only holds ciphertext:
 
 from __future__ import annotations
 
-import base64
-import binascii
-import contextlib
 import dataclasses
 import logging
 import os
-import re
-import secrets
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Iterator, Sequence
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -45,6 +38,7 @@ from temporalio.converter import (
 )
 
 from services.config import Settings
+from storage.key_ring import KeyRing, load_or_generate_key_file
 
 log = logging.getLogger("recouvre.payload_codec")
 
@@ -53,79 +47,14 @@ ENCODING = b"binary/encrypted"
 KEY_ID_KEY = "encryption-key-id"
 """``metadata[KEY_ID_KEY]``: the id of the key that encrypted the payload."""
 NONCE_BYTES = 12
-KEY_BYTES = 32
 DEV_KEY_FILE = "payload-keys"
 """Under RECOUVRE_VAR_DIR: the development key `make run` generates when none is set."""
-_KEY_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _PAYLOAD = Payload.DESCRIPTOR.full_name
 _SEARCH_ATTRIBUTES = SearchAttributes.DESCRIPTOR.full_name
 
 
-class PayloadKeyError(ValueError):
-    """The configured keys are unusable (the message names the entry, never the key)."""
-
-
 class PayloadDecryptionError(Exception):
     """An encrypted payload that cannot be decrypted: unknown key id, or not authentic."""
-
-
-def _b64decode(text: str) -> bytes:
-    """Standard or URL-safe base64, padding optional."""
-    compact = text.strip().replace("-", "+").replace("_", "/")
-    return base64.b64decode(compact + "=" * (-len(compact) % 4), validate=True)
-
-
-@dataclass(frozen=True)
-class KeyRing:
-    """The payload keys: ``keys`` by id, ``active`` the one that encrypts."""
-
-    keys: Mapping[str, bytes]
-    active: str
-
-    def __post_init__(self) -> None:
-        if self.active not in self.keys:
-            known = ", ".join(self.keys) or "none"
-            raise PayloadKeyError(
-                f"RECOUVRE_PAYLOAD_KEY_ID: no key {self.active!r} among the payload keys ({known})"
-            )
-
-    @classmethod
-    def parse(cls, spec: str, active: str = "") -> KeyRing:
-        """``id:base64key,...`` (32-byte keys); ``active`` defaults to the first id."""
-        keys: dict[str, bytes] = {}
-        for raw in spec.split(","):
-            entry = raw.strip()
-            if not entry:
-                continue
-            key_id, sep, encoded = entry.partition(":")
-            key_id = key_id.strip()
-            if not sep or not _KEY_ID.match(key_id):
-                raise PayloadKeyError(
-                    "RECOUVRE_PAYLOAD_KEYS: each entry is id:base64key, the id 1-64 of "
-                    f"A-Z a-z 0-9 . _ - (entry {len(keys) + 1} is not)"
-                )
-            if key_id in keys:
-                raise PayloadKeyError(f"RECOUVRE_PAYLOAD_KEYS: key id {key_id!r} appears twice")
-            try:
-                key = _b64decode(encoded)
-            except (binascii.Error, ValueError) as err:
-                raise PayloadKeyError(
-                    f"RECOUVRE_PAYLOAD_KEYS: key {key_id!r} is not valid base64"
-                ) from err
-            if len(key) != KEY_BYTES:
-                raise PayloadKeyError(
-                    f"RECOUVRE_PAYLOAD_KEYS: key {key_id!r} has {len(key)} bytes; AES-256 "
-                    f"needs {KEY_BYTES} (e.g. `openssl rand -base64 32`)"
-                )
-            keys[key_id] = key
-        if not keys:
-            raise PayloadKeyError("RECOUVRE_PAYLOAD_KEYS holds no key")
-        return cls(keys, active.strip() or next(iter(keys)))
-
-    @staticmethod
-    def new_entry(key_id: str) -> str:
-        """A fresh ``id:base64key`` entry (what the docs' rotation procedure adds)."""
-        return f"{key_id}:{base64.b64encode(secrets.token_bytes(KEY_BYTES)).decode()}"
 
 
 class EncryptionCodec(PayloadCodec):
@@ -184,28 +113,6 @@ def is_encrypted(payload: Payload) -> bool:
     return payload.metadata.get("encoding") == ENCODING
 
 
-def load_or_generate_key_file(path: Path) -> str:
-    """The key spec stored at ``path``; on first use a fresh development key, written with
-    mode 0600. Processes racing to create it (the API and the workers of `make run`) all
-    end up with the same key: the file appears complete or not at all (a hard link)."""
-    if path.exists():
-        return path.read_text(encoding="utf-8").strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    spec = KeyRing.new_entry(f"dev-{secrets.token_hex(4)}")
-    draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(spec + "\n")
-            out.flush()
-            os.fsync(out.fileno())
-        with contextlib.suppress(FileExistsError):  # another process won: use its key
-            os.link(draft, path)
-    finally:
-        draft.unlink(missing_ok=True)
-    return path.read_text(encoding="utf-8").strip()
-
-
 def key_ring(settings: Settings) -> KeyRing:
     """RECOUVRE_PAYLOAD_KEYS, else the development key under RECOUVRE_VAR_DIR."""
     spec = settings.payload_keys
@@ -217,7 +124,7 @@ def key_ring(settings: Settings) -> KeyRing:
             path,
         )
         spec = load_or_generate_key_file(path)
-    return KeyRing.parse(spec, settings.payload_key_id)
+    return KeyRing.parse(spec, settings.payload_key_id, setting="RECOUVRE_PAYLOAD_KEYS")
 
 
 def payload_codec(settings: Settings) -> EncryptionCodec | None:

@@ -20,14 +20,13 @@ from services.payload_codec import (
     ENCODING,
     KEY_ID_KEY,
     EncryptionCodec,
-    KeyRing,
     PayloadDecryptionError,
-    PayloadKeyError,
     data_converter,
     is_encrypted,
-    load_or_generate_key_file,
 )
 from services.supervisor import settings_env
+from storage.key_ring import KeyRing, load_or_generate_key_file
+from storage.key_ring import KeyRingError as PayloadKeyError
 from tests.support.invoices import invoice_payload
 
 K1 = KeyRing.new_entry("k1")

@@ -15,8 +15,9 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from services.api.routers import codec
-from services.payload_codec import ENCODING, KEY_ID_KEY, EncryptionCodec, KeyRing
+from services.payload_codec import ENCODING, KEY_ID_KEY, EncryptionCodec
 from services.toolchain import temporal_cli
+from storage.key_ring import KeyRing
 from tests.codec.conftest import KEYS, OLD_KEY, EncryptedCase
 
 UI = "http://127.0.0.1:8233"
