@@ -1,10 +1,14 @@
 """Registered-mail notifications: ``POST /v1/webhooks/registered-mail``, the registered-mail
 provider's callbacks.
 
-No API key: the caller is authenticated by the HMAC-SHA256 signature of the raw body
-(inbound/signatures.py). A missing or wrong signature, or a timestamp outside the tolerance,
-is 401. Each notification is processed once per event id (``registered_mail_events``); a
-replay answers 201 with ``duplicate: true`` and changes nothing.
+No API key: the caller authenticates the way Maileva's notification_center calls a callback,
+with the subscription's ``authentication``: ``Authorization: Basic base64(login:password)``
+(``REGISTERED_MAIL_WEBHOOK_LOGIN`` / ``REGISTERED_MAIL_WEBHOOK_SECRET``, the credentials
+``activities.registered_mail.subscriptions.ensure_subscriptions`` subscribes with). Missing or
+other credentials (a Bearer token included: recouvre runs no OAuth2 server for the
+subscriptions' ``oauth2`` option) are 401. Each notification is processed once per event id
+(``registered_mail_events``); a replay answers 201 with ``duplicate: true`` and changes
+nothing.
 
 The notification only says which letter changed: the status is read back from the
 provider's API (with recouvre's credentials, activities/registered_mail/tracking.py's
@@ -14,13 +18,16 @@ downloaded and stored with their SHA-256. Answers: 201 processed (Maileva counts
 as a failure and retries), 404 no such letter yet, 503 provider or Temporal unavailable
 (nothing recorded: the provider's retry will do it).
 
-Mount with ``app.include_router(router)``; ``get_registered_mail_webhook`` (the secret and
-the provider client, from ``RegisteredMailSettings``) is the dependency to override.
+Mount with ``app.include_router(router)``; ``get_registered_mail_webhook`` (the credentials
+and the provider client, from ``RegisteredMailSettings``) is the dependency to override.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
+import hmac
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
@@ -35,14 +42,8 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from activities.registered_mail.maileva_client import MailevaClient
 from activities.registered_mail.provider import RegisteredMailError, RegisteredMailProvider
-from activities.registered_mail.settings import RegisteredMailSettings
-from activities.registered_mail.tracking import Signal, SyncResult, sync_letter
-from inbound.signatures import (
-    MAIL_SIGNATURE_HEADER,
-    MAIL_TIMESTAMP_HEADER,
-    SignatureError,
-    verify_mail_notification,
-)
+from activities.registered_mail.settings import DEFAULT_WEBHOOK_LOGIN, RegisteredMailSettings
+from activities.registered_mail.tracking import Report, Signal, SyncResult, sync_letter
 from schemas.case_events import CaseEventEnvelope, RegisteredLetterStatus
 from services.api.deps import Runtime, RuntimeDep
 from services.api.errors import ApiError, ErrorResponse
@@ -59,7 +60,7 @@ class ProviderNotification(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     id: str | None = None
-    """The notification's id, when the provider sends one (used for idempotency)."""
+    """A notification id, if a sender adds one (notification_content_creation has none)."""
     source: str | None = None
     user_id: str | None = None
     client_id: str | None = None
@@ -102,6 +103,7 @@ async def handle_notification(
     provider: RegisteredMailProvider,
     signal: Signal,
     notification: ProviderNotification,
+    report: Report | None = None,
 ) -> SyncResult:
     """Process one provider notification once per event id (raise LetterNotFound when no
     letter matches it: the provider retries later, e.g. while the letter is being posted)."""
@@ -141,7 +143,7 @@ async def handle_notification(
         ).first()
         if fresh is None:
             return SyncResult(row.idempotency_key, row.provider_id, row.status, duplicate=True)
-        return await sync_letter(conn, provider, signal, row)
+        return await sync_letter(conn, provider, signal, row, report)
 
 
 # --- the HTTP endpoint ---
@@ -149,11 +151,38 @@ async def handle_notification(
 
 @dataclass
 class RegisteredMailWebhook:
-    """What the endpoint needs: the shared secret and a client of the provider's API."""
+    """What the endpoint needs: the subscriptions' Basic credentials (``login``, and
+    ``secret`` the password) and a client of the provider's API."""
 
     secret: str
     provider: RegisteredMailProvider
     tolerance_s: float = 300.0
+    """Unused (Basic credentials carry no timestamp); kept for existing callers."""
+    login: str = DEFAULT_WEBHOOK_LOGIN
+    report: Report | None = None
+    """Told once per new anomaly of a letter (rejected, blocked...), when given."""
+
+
+class CallbackRefused(Exception):
+    """The callback does not carry the subscription's credentials: answer 401."""
+
+
+def check_basic_credentials(header: str | None, login: str, password: str) -> None:
+    """Raise CallbackRefused unless ``header`` is ``Basic base64(login:password)``."""
+    if not password:
+        raise CallbackRefused("no callback password is configured")
+    scheme, _, value = (header or "").partition(" ")
+    if scheme.lower() != "basic" or not value.strip():
+        raise CallbackRefused("Basic credentials required")
+    try:
+        given = base64.b64decode(value.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raise CallbackRefused("malformed Basic credentials") from None
+    given_login, sep, given_password = given.partition(b":")
+    ok_login = hmac.compare_digest(given_login, login.encode())
+    ok_password = hmac.compare_digest(given_password, password.encode())
+    if not (sep and ok_login and ok_password):
+        raise CallbackRefused("wrong credentials")
 
 
 def get_registered_mail_webhook(request: Request) -> RegisteredMailWebhook:
@@ -174,7 +203,7 @@ def get_registered_mail_webhook(request: Request) -> RegisteredMailWebhook:
         cached = RegisteredMailWebhook(
             secret=settings.webhook_secret,
             provider=MailevaClient(settings),
-            tolerance_s=settings.webhook_tolerance_s,
+            login=settings.webhook_login,
         )
         request.app.state.registered_mail_webhook = cached
     return cached
@@ -243,22 +272,23 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
     status_code=201,
     response_model=WebhookAck,
     responses=RESPONSES,
-    summary="Notification from the registered-mail provider (signed)",
+    summary="Notification from the registered-mail provider (Basic credentials)",
 )
 async def registered_mail_notification(
     request: Request, runtime: RuntimeDep, webhook: WebhookDep
 ) -> WebhookAck:
-    raw = await request.body()
+    """A Maileva notification_center callback (notification_content_creation), authenticated
+    by the subscription's Basic credentials. 201 once processed; Maileva retries otherwise."""
     try:
-        verify_mail_notification(
-            webhook.secret,
-            raw,
-            request.headers.get(MAIL_TIMESTAMP_HEADER),
-            request.headers.get(MAIL_SIGNATURE_HEADER),
-            tolerance_s=webhook.tolerance_s,
-        )
-    except SignatureError as err:
-        raise ApiError(401, "unauthorized", f"webhook signature refused: {err}") from None
+        check_basic_credentials(request.headers.get("authorization"), webhook.login, webhook.secret)
+    except CallbackRefused as err:
+        raise ApiError(
+            401,
+            "unauthorized",
+            f"notification refused: {err}",
+            headers={"WWW-Authenticate": 'Basic realm="registered-mail notifications"'},
+        ) from None
+    raw = await request.body()
     try:
         notification = ProviderNotification.model_validate_json(raw)
     except ValidationError as err:
@@ -269,7 +299,11 @@ async def registered_mail_notification(
         raise ApiError(422, "validation_error", "not a provider notification", details) from None
     try:
         result = await handle_notification(
-            runtime.engine, webhook.provider, temporal_signal(runtime), notification
+            runtime.engine,
+            webhook.provider,
+            temporal_signal(runtime),
+            notification,
+            webhook.report,
         )
     except LetterNotFound as err:
         raise ApiError(404, "not_found", str(err)) from None

@@ -1,4 +1,5 @@
-"""The sandbox's proof documents: a deposit proof and a signed acknowledgement of receipt.
+"""The sandbox's proof documents: deposit proof, content proof, signed acknowledgement of
+receipt, and the scan of a returned letter.
 
 Plain PDFs that say what a real proof says (who, where, when, the registered number and the
 digest of the posted document). They are marked as sandbox documents with no legal value.
@@ -73,5 +74,55 @@ def acknowledgement_pdf(sending: dict[str, Any], recipient: dict[str, Any]) -> b
         reference=str(recipient.get("registered_number", "")),
         created_at=datetime.fromisoformat(
             str(recipient.get("acknowledgement_of_receipt_date")).replace("Z", "+00:00")
+        ),
+    )
+
+
+def content_proof_pdf(sending: dict[str, Any], recipient: dict[str, Any], sha256: str) -> bytes:
+    text = "\n".join(
+        [
+            "PREUVE DE CONTENU - LETTRE RECOMMANDÉE",
+            NOTICE,
+            "",
+            f"Envoi : {sending['id']} ({sending.get('name', '')})",
+            f"Numéro de recommandé : {recipient.get('registered_number', '-')}",
+            f"Date : {_when(recipient.get('content_proof_date'))}",
+            f"Empreinte SHA-256 du document posté : {sha256}",
+            "",
+            "Destinataire :",
+            _address(recipient),
+        ]
+    )
+    return render_letter_pdf(
+        text,
+        title="Preuve de contenu",
+        reference=str(recipient.get("registered_number", "")),
+        created_at=datetime.fromisoformat(
+            str(recipient.get("content_proof_date")).replace("Z", "+00:00")
+        ),
+    )
+
+
+def undelivered_mail_pdf(sending: dict[str, Any], recipient: dict[str, Any]) -> bytes:
+    text = "\n".join(
+        [
+            "PLI NON DISTRIBUABLE - IMAGE DU PLI RETOURNÉ",
+            NOTICE,
+            "",
+            f"Envoi : {sending['id']}",
+            f"Numéro de recommandé : {recipient.get('registered_number', '-')}",
+            f"Retourné le : {_when(recipient.get('undelivered_mail_date'))}",
+            f"Motif : {recipient.get('undelivered_mail_reason', '-')}",
+            "",
+            "Destinataire :",
+            _address(recipient),
+        ]
+    )
+    return render_letter_pdf(
+        text,
+        title="Pli retourné",
+        reference=str(recipient.get("registered_number", "")),
+        created_at=datetime.fromisoformat(
+            str(recipient.get("undelivered_mail_date")).replace("Z", "+00:00")
         ),
     )

@@ -1,26 +1,37 @@
 """A local stand-in for Maileva's registered-mail API, for tests, demos and `recouvre run`.
 
-It speaks the same HTTP API as ``activities.registered_mail.maileva_client`` (same paths,
-fields, OAuth2 password grant and Bearer tokens, same error bodies), keeps its sendings in
-memory (and, given a folder, in a JSON file there, so a restart resumes them), and moves
-each submitted letter along a schedule measured in seconds from its submission:
+It speaks the API of Maileva's published OpenAPI documents (copies in tests/contracts/maileva/,
+and tests/contracts checks every exchange against them):
 
-    ACCEPTED  -> deposited (PROCESSED, deposit proof, LP01)
-              -> first presentation (FIRST_PRESENTATION, LP09 "destinataire absent avisé")
-              -> the outcome
+- authentication v2.1, on a host of its own (its own port, like Maileva's "connexion" host):
+  ``POST /auth/realms/services/protocol/openid-connect/token``, password grant, client
+  credentials in the form (or HTTP Basic); then Bearer tokens on the API;
+- registered_mail v4.9 under ``/registered_mail/v4``: sendings, documents, recipients,
+  submit, and the proofs (deposit proof, content proof, acknowledgement of receipt, scan of
+  the returned letter), with the documented error bodies and codes;
+- notification_center v2.8 under ``/notification_center/v2``: subscriptions (create, list,
+  read, patch, delete) and the notifications sent; each event is posted to every matching
+  subscription's ``callback_url`` with its ``authentication`` (Basic, or an OAuth2
+  client-credentials token), retried until the receiver answers 201.
 
-The outcome follows the recipient's name (address lines 1-2), by its last word:
-``... REFUSE`` -> refused (LP22), ``... ABSENT`` -> not collected (LP19), ``... NPAI`` ->
-wrong address (LP20, never presented), anything else -> delivered (LP15, with a signed
-acknowledgement of receipt). ``SandboxSchedule.outcome_for`` can replace the rule.
+It keeps its state in memory (and, given a folder, in a JSON file there, so a restart resumes
+it) and moves each submitted letter along a schedule measured in seconds from submission:
 
-Every step is announced to the configured webhook like Maileva's notification_center
-(``event_type``, ``resource_type``, ``resource_id``...), plus an ``id`` per notification,
-signed with HMAC-SHA256 (activities/registered_mail/signature.py) and retried with
-exponential backoff until the receiver answers 201, as Maileva requires.
+    ACCEPTED -> PROCESSED (deposit proof, content proof, LP01)
+             -> first presentation (FIRST_PRESENTATION, LP09 "destinataire absent avisé")
+             -> the outcome
 
-`start_sandbox_registered_mail` runs it under uvicorn in a thread of its own (with its own
-event loop), so synchronous code, pytest's event loop and `recouvre run` can all use it.
+The outcome follows the last word of the recipient's name (address lines 1-2): ``REFUSE``
+refused (LP22), ``ABSENT`` not collected (LP19), ``NPAI`` wrong address (LP20, never
+presented; the returned letter is scanned), ``REJET`` the sending is REJECTED, ``BLOQUE`` it
+stays BLOCKED, ``ERREUR`` it is PROCESSED_WITH_ERRORS with its recipient REJECTED; anything
+else is delivered (LP15, with a signed acknowledgement of receipt).
+``SandboxSchedule.outcome_for`` can replace the rule.
+
+`start_sandbox_registered_mail` runs both hosts under uvicorn in a thread of its own (with its
+own event loop), so synchronous code, pytest's event loop and `recouvre run` can all use it.
+Given ``webhook_url``, the sandbox account starts with recouvre's subscriptions already made
+(as if by hand), with Basic credentials ``webhook_login`` / ``secret``.
 """
 
 from __future__ import annotations
@@ -51,19 +62,72 @@ import uvicorn
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
-from activities.registered_mail.settings import TOKEN_PATH, RegisteredMailSettings
-from inbound.signatures import sign_mail_notification
-from sandboxes.registered_mail_proofs import acknowledgement_pdf, deposit_proof_pdf
+from activities.registered_mail.settings import (
+    DEFAULT_WEBHOOK_LOGIN,
+    TOKEN_PATH,
+    RegisteredMailSettings,
+)
+from activities.registered_mail.subscriptions import wanted_subscriptions
+from sandboxes.registered_mail_proofs import (
+    acknowledgement_pdf,
+    content_proof_pdf,
+    deposit_proof_pdf,
+    undelivered_mail_pdf,
+)
 
 log = logging.getLogger("recouvre.sandbox.registered_mail")
 
+EventHooks = dict[str, list[Callable[..., Any]]]
+"""httpx event hooks for the sandbox's own outgoing calls (callbacks, OAuth2 tokens)."""
+
 API_PATH = "/registered_mail/v4"
+NOTIFICATION_PATH = "/notification_center/v2"
 SENDINGS_RESOURCE = "registered_mail/v4/sendings"
 RECIPIENTS_RESOURCE = "registered_mail/v4/recipients"
 STATE_FILE = "registered-mail-sandbox.json"
 MAX_LINE = 38
+SENDING_CUSTOM_ID_MAX = 38
+RECIPIENT_CUSTOM_ID_MAX = 36
 COUNTRIES = frozenset({"FR", "MC", "RE", "YT", "MQ", "GP", "MF", "BL", "GF"})
 TOKEN_LIFETIME_S = 600
+EVENT_TYPES = frozenset(
+    {
+        "ON_STATUS_ACCEPTED",
+        "ON_STATUS_REJECTED",
+        "ON_STATUS_PROCESSED",
+        "ON_STATUS_PROCESSED_WITH_ERRORS",
+        "ON_DEPOSIT_PROOF_RECEIVED",
+        "ON_GLOBAL_DEPOSIT_PROOF_RECEIVED",
+        "ON_CONTENT_PROOF_RECEIVED",
+        "ON_ACKNOWLEDGEMENT_OF_RECEIPT_RECEIVED",
+        "ON_STATUS_ARCHIVED",
+        "ON_UNDELIVERED_MAIL_RECEIVED",
+        "ON_MAIN_DELIVERY_STATUS_FIRST_PRESENTATION",
+        "ON_MAIN_DELIVERY_STATUS_DELIVERED",
+        "ON_MAIN_DELIVERY_STATUS_UNDELIVERED",
+    }
+)
+"""The registered-mail and generic values of notification_center's ``event_type``."""
+RESOURCE_TYPES = frozenset(
+    {
+        "mail/v2/sendings",
+        "mail/v2/recipients",
+        "registered_mail/v4/sendings",
+        "registered_mail/v4/recipients",
+        "registered_mail/v2/sendings",
+        "registered_mail/v2/recipients",
+        "invoices/v1/sendings",
+        "invoices/v1/recipients",
+    }
+)
+OUTCOMES_BY_WORD = {
+    "REFUSE": "refused",
+    "ABSENT": "not_collected",
+    "NPAI": "wrong_address",
+    "REJET": "rejected",
+    "BLOQUE": "blocked",
+    "ERREUR": "processed_with_errors",
+}
 
 
 @dataclass(frozen=True)
@@ -88,17 +152,15 @@ class SandboxSchedule:
     webhook_backoff: float = 0.25
     """First retry delay; it doubles at each attempt."""
     outcome_for: Callable[[dict[str, Any]], str] | None = None
-    """recipient (API fields) -> delivered | not_collected | refused | wrong_address."""
+    """recipient (API fields) -> delivered | not_collected | refused | wrong_address |
+    rejected | blocked | processed_with_errors."""
 
 
 def outcome_by_name(recipient: dict[str, Any]) -> str:
     """The documented rule: the last word of the recipient's name lines."""
     name = " ".join(str(recipient.get(k) or "") for k in ("address_line_1", "address_line_2"))
     words = name.upper().split()
-    last = words[-1] if words else ""
-    return {"REFUSE": "refused", "ABSENT": "not_collected", "NPAI": "wrong_address"}.get(
-        last, "delivered"
-    )
+    return OUTCOMES_BY_WORD.get(words[-1] if words else "", "delivered")
 
 
 def _iso(moment: float | None = None) -> str:
@@ -107,9 +169,26 @@ def _iso(moment: float | None = None) -> str:
 
 
 def _error(status: int, code: str, message: str) -> JSONResponse:
+    """400: errors_response ({"errors": [...]}); 401 and 404: error_response."""
     if status == 400:
         return JSONResponse({"errors": [{"code": code, "message": message}]}, status_code=400)
     return JSONResponse({"code": code, "message": message}, status_code=status)
+
+
+def _page(request: Request, default_count: int = 50, maximum: int = 500) -> tuple[int, int] | None:
+    """(start_index, count) from the documented paging parameters; None if invalid."""
+    try:
+        start = int(request.query_params.get("start_index", "1"))
+        count = int(float(request.query_params.get("count", str(default_count))))
+    except ValueError:
+        return None
+    if start < 1 or not 1 <= count <= maximum:
+        return None
+    return start, count
+
+
+def _paged(items: list[dict[str, Any]], start: int, count: int) -> list[dict[str, Any]]:
+    return items[start - 1 : start - 1 + count]
 
 
 @dataclass
@@ -118,15 +197,13 @@ class SandboxState:
 
     credentials: SandboxCredentials
     schedule: SandboxSchedule
-    webhook_url: str | None
-    secret: str
     state_dir: Path | None = None
-    honour_idempotency_key: bool = True
     base_url: str = ""
+    auth_url: str = ""
     sendings: dict[str, dict[str, Any]] = field(default_factory=dict)
     documents: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     recipients: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    by_key: dict[str, str] = field(default_factory=dict)
+    subscriptions: dict[str, dict[str, Any]] = field(default_factory=dict)
     progress: dict[str, dict[str, Any]] = field(default_factory=dict)
     """sending id -> {"submitted": epoch seconds, "stage": steps done, "outcome": str}."""
     tokens: dict[str, float] = field(default_factory=dict)
@@ -146,7 +223,7 @@ class SandboxState:
             "sendings": self.sendings,
             "documents": documents,
             "recipients": self.recipients,
-            "by_key": self.by_key,
+            "subscriptions": self.subscriptions,
             "progress": self.progress,
         }
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -161,8 +238,8 @@ class SandboxState:
         data = json.loads((self.state_dir / STATE_FILE).read_text(encoding="utf-8"))
         self.sendings = data["sendings"]
         self.recipients = data["recipients"]
-        self.by_key = data["by_key"]
         self.progress = data["progress"]
+        self.subscriptions = data.get("subscriptions", {})
         self.documents = {
             sid: [{**doc, "content": base64.b64decode(doc["content"])} for doc in docs]
             for sid, docs in data["documents"].items()
@@ -170,21 +247,28 @@ class SandboxState:
 
 
 class RegisteredMailSandbox:
-    """The sandbox application and its background work (timers, notifications)."""
+    """The sandbox's two applications (API host, authentication host) and its background
+    work (timers, notifications)."""
 
-    def __init__(self, state: SandboxState) -> None:
+    def __init__(self, state: SandboxState, event_hooks: EventHooks | None = None) -> None:
         self.state = state
         self._tasks: set[asyncio.Task[None]] = set()
         self._http: httpx.AsyncClient | None = None
+        self._event_hooks = event_hooks or {}
         self.app = self._build_app()
+        self.auth_app = self._build_auth_app()
 
-    # ---- application ------------------------------------------------------------------
+    # ---- applications -----------------------------------------------------------------
+
+    def _build_auth_app(self) -> FastAPI:
+        app = FastAPI(title="registered-mail sandbox: authentication (Maileva connexion)")
+        app.add_api_route(TOKEN_PATH, self.token, methods=["POST"])
+        return app
 
     def _build_app(self) -> FastAPI:
         @contextlib.asynccontextmanager
         async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-            self._http = httpx.AsyncClient(timeout=10)
-            self.state.load()
+            self._http = httpx.AsyncClient(timeout=10, event_hooks=self._event_hooks)
             for sending_id, progress in self.state.progress.items():
                 if progress["stage"] < 4:
                     self._spawn(self._advance(sending_id))
@@ -196,8 +280,7 @@ class RegisteredMailSandbox:
                 await asyncio.gather(*self._tasks, return_exceptions=True)
                 await self._http.aclose()
 
-        app = FastAPI(title="registered-mail sandbox (Maileva API shape)", lifespan=lifespan)
-        app.add_api_route(TOKEN_PATH, self.token, methods=["POST"])
+        app = FastAPI(title="registered-mail sandbox (Maileva API)", lifespan=lifespan)
         api = APIRouter(prefix=API_PATH)
         api.add_api_route("/sendings", self.create_sending, methods=["POST"])
         api.add_api_route("/sendings", self.list_sendings, methods=["GET"])
@@ -216,16 +299,28 @@ class RegisteredMailSandbox:
             methods=["GET"],
         )
         api.add_api_route(
-            "/sendings/{sending_id}/recipients/{recipient_id}/download_deposit_proof",
-            self.download_deposit_proof,
-            methods=["GET"],
-        )
-        api.add_api_route(
-            "/sendings/{sending_id}/recipients/{recipient_id}/download_acknowledgement_of_receipt",
-            self.download_acknowledgement,
+            "/sendings/{sending_id}/recipients/{recipient_id}/{operation}",
+            self.download,
             methods=["GET"],
         )
         app.include_router(api)
+        center = APIRouter(prefix=NOTIFICATION_PATH)
+        center.add_api_route("/subscriptions", self.create_subscription, methods=["POST"])
+        center.add_api_route("/subscriptions", self.list_subscriptions, methods=["GET"])
+        center.add_api_route(
+            "/subscriptions/{subscription_id}", self.get_subscription, methods=["GET"]
+        )
+        center.add_api_route(
+            "/subscriptions/{subscription_id}", self.patch_subscription, methods=["PATCH"]
+        )
+        center.add_api_route(
+            "/subscriptions/{subscription_id}", self.delete_subscription, methods=["DELETE"]
+        )
+        center.add_api_route("/notifications", self.list_notifications, methods=["GET"])
+        center.add_api_route(
+            "/notifications/{notification_id}", self.get_notification, methods=["GET"]
+        )
+        app.include_router(center)
         app.add_api_route("/_sandbox/notifications", self.notifications, methods=["GET"])
         return app
 
@@ -237,7 +332,8 @@ class RegisteredMailSandbox:
     # ---- authentication ---------------------------------------------------------------
 
     async def token(self, request: Request) -> JSONResponse:
-        """OAuth2 password grant, client authenticated by HTTP Basic or form fields."""
+        """Password grant; the client's credentials in the form (as the authentication
+        document lists them) or by HTTP Basic."""
         form = {k: v[0] for k, v in parse_qs((await request.body()).decode()).items()}
         client_id, client_secret = form.get("client_id", ""), form.get("client_secret", "")
         header = request.headers.get("authorization", "")
@@ -246,9 +342,14 @@ class RegisteredMailSandbox:
                 decoded = base64.b64decode(header[6:]).decode()
                 client_id, _, client_secret = decoded.partition(":")
         expected = self.state.credentials
+        if "grant_type" not in form:
+            return JSONResponse(
+                {"errors": [{"code": "invalid_request", "message": "grant_type is missing"}]},
+                status_code=400,
+            )
         if (client_id, client_secret) != (expected.client_id, expected.client_secret):
             return JSONResponse(
-                {"error": "invalid_client", "error_description": "Invalid client credentials"},
+                {"errors": [{"code": "invalid_client", "message": "Invalid client credentials"}]},
                 status_code=401,
             )
         if form.get("grant_type") != "password" or (
@@ -256,18 +357,13 @@ class RegisteredMailSandbox:
             form.get("password"),
         ) != (expected.username, expected.password):
             return JSONResponse(
-                {"error": "invalid_grant", "error_description": "Invalid user credentials"},
+                {"errors": [{"code": "invalid_grant", "message": "Invalid user credentials"}]},
                 status_code=401,
             )
         token = secrets.token_urlsafe(32)
         self.state.tokens[token] = time.time() + TOKEN_LIFETIME_S
         return JSONResponse(
-            {
-                "access_token": token,
-                "expires_in": TOKEN_LIFETIME_S,
-                "token_type": "Bearer",
-                "scope": "profile email",
-            }
+            {"access_token": token, "expires_in": TOKEN_LIFETIME_S, "token_type": "Bearer"}
         )
 
     def _authorized(self, request: Request) -> bool:
@@ -304,19 +400,13 @@ class RegisteredMailSandbox:
             return _error(400, "UNEXPECTED_NOT_VALID_ERROR", "the body is not JSON")
         if not isinstance(body, dict):
             return _error(400, "UNEXPECTED_NOT_VALID_ERROR", "the body is not an object")
-        key = request.headers.get("idempotency-key")
-        if key and self.state.honour_idempotency_key and key in self.state.by_key:
-            existing = self.state.by_key[key]
-            return JSONResponse(
-                self._sending_view(existing),
-                status_code=200,
-                headers={"Location": f"{API_PATH}/sendings/{existing}"},
-            )
         name = str(body.get("name") or "").strip()
         if not name:
             return _error(400, "EMPTY_NAME", "Aucun nom d'envoi n'a été transmis")
         if len(name) > 256:
             return _error(400, "NAME_TOO_LONG", "Le nom de l'envoi est trop long")
+        if len(str(body.get("custom_id") or "")) > SENDING_CUSTOM_ID_MAX:
+            return _error(400, "CUSTOM_ID_WRONG_FORMAT", "Le custom id n'est pas au bon format")
         for number in range(1, 7):
             line = str(body.get(f"sender_address_line_{number}") or "")
             if len(line) > MAX_LINE:
@@ -325,12 +415,15 @@ class RegisteredMailSandbox:
                     f"SENDER_ADDRESS_LINE_{number}_TOO_LONG",
                     f"La ligne d'adresse n°{number} de l'expéditeur dépasse 38 caractères",
                 )
+        sender_country = body.get("sender_country_code")
+        if sender_country is not None and sender_country not in COUNTRIES:
+            return _error(400, "INVALID_COUNTRY_CODE", "Le code pays n'est pas autorisé")
+        if int(body.get("archiving_duration", 3)) not in (3, 6, 10):
+            return _error(400, "INVALID_ARCHIVING_DURATION", "Durées autorisées : 3, 6, 10")
         sending_id = str(uuid.uuid4())
         sending: dict[str, Any] = {
             "id": sending_id,
             "name": name,
-            "custom_id": body.get("custom_id"),
-            "custom_data": body.get("custom_data"),
             "status": "DRAFT",
             "statuses": [{"code": "DRAFT", "date": _iso()}],
             "creation_date": _iso(),
@@ -339,21 +432,21 @@ class RegisteredMailSandbox:
             "duplex_printing": bool(body.get("duplex_printing", True)),
             "optional_address_sheet": bool(body.get("optional_address_sheet", False)),
             "print_sender_address": bool(body.get("print_sender_address", False)),
+            "returned_mail_scanning": bool(body.get("returned_mail_scanning", False)),
             "archiving_duration": int(body.get("archiving_duration", 3)),
             "postage_type": str(body.get("postage_type", "FAST")),
             "reference": "S" + secrets.token_hex(5).upper(),
         }
+        for optional in ("custom_id", "custom_data", "sender_country_code"):
+            if body.get(optional) is not None:
+                sending[optional] = str(body[optional])
         for number in range(1, 7):
             sender_line = body.get(f"sender_address_line_{number}")
             if sender_line:
                 sending[f"sender_address_line_{number}"] = sender_line
-        if body.get("sender_country_code"):
-            sending["sender_country_code"] = body["sender_country_code"]
         self.state.sendings[sending_id] = sending
         self.state.documents[sending_id] = []
         self.state.recipients[sending_id] = []
-        if key:
-            self.state.by_key[key] = sending_id
         self.state.save()
         return JSONResponse(
             self._sending_view(sending_id),
@@ -362,18 +455,15 @@ class RegisteredMailSandbox:
         )
 
     async def list_sendings(self, request: Request) -> Response:
+        """get-all-sendings: ``start_index`` and ``count`` only, in no documented order (here,
+        by id: a client must not rely on any order)."""
         if not self._authorized(request):
             return self._denied()
-        start = max(int(request.query_params.get("start_index", "1")), 1)
-        count = min(max(int(request.query_params.get("count", "50")), 1), 500)
-        field_name = request.query_params.get("sort", "creation_date").split(",")[0]
-        descending = request.query_params.get("desc", "false").lower() == "true"
-        ordered = sorted(
-            self.state.sendings.values(),
-            key=lambda s: str(s.get(field_name) or ""),
-            reverse=descending,
-        )
-        page = ordered[start - 1 : start - 1 + count]
+        paging = _page(request)
+        if paging is None:
+            return _error(400, "INVALID_PAGING", "start_index >= 1, 1 <= count <= 500")
+        ordered = sorted(self.state.sendings.values(), key=lambda s: str(s["id"]))
+        page = _paged(ordered, *paging)
         return JSONResponse(
             {
                 "sendings": [self._sending_view(s["id"]) for s in page],
@@ -399,7 +489,6 @@ class RegisteredMailSandbox:
         del self.state.sendings[sending_id]
         self.state.documents.pop(sending_id, None)
         self.state.recipients.pop(sending_id, None)
-        self.state.by_key = {k: v for k, v in self.state.by_key.items() if v != sending_id}
         self.state.save()
         return Response(status_code=204)
 
@@ -459,15 +548,24 @@ class RegisteredMailSandbox:
         }
         documents.append(entry)
         self.state.save()
-        return JSONResponse(_public(entry), status_code=201)
+        return JSONResponse(
+            _public(entry),
+            status_code=201,
+            headers={"Location": f"{API_PATH}/sendings/{sending_id}/documents/{entry['id']}"},
+        )
 
     async def list_documents(self, request: Request, sending_id: str) -> Response:
         if not self._authorized(request):
             return self._denied()
         if sending_id not in self.state.sendings:
             return _error(404, "SENDING_NOT_FOUND", "Ressource SENDING introuvable")
+        paging = _page(request, default_count=30, maximum=30)
+        if paging is None:
+            return _error(400, "INVALID_PAGING", "start_index >= 1, 1 <= count <= 30")
         documents = [_public(doc) for doc in self.state.documents[sending_id]]
-        return JSONResponse({"documents": documents, "paging": {"total_results": len(documents)}})
+        return JSONResponse(
+            {"documents": _paged(documents, *paging), "paging": {"total_results": len(documents)}}
+        )
 
     # ---- recipients -------------------------------------------------------------------
 
@@ -486,29 +584,40 @@ class RegisteredMailSandbox:
             return _error(400, *problem)
         recipient: dict[str, Any] = {
             "id": str(uuid.uuid4()),
-            "custom_id": body.get("custom_id"),
-            "custom_data": body.get("custom_data"),
             "country_code": body["country_code"],
             "status": "DRAFT",
             "statuses": [{"code": "DRAFT", "date": _iso()}],
             "delivery_statuses": [],
             "main_delivery_statuses": [],
         }
+        for optional in ("custom_id", "custom_data"):
+            if body.get(optional) is not None:
+                recipient[optional] = str(body[optional])
         for number in range(1, 7):
             if body.get(f"address_line_{number}"):
                 recipient[f"address_line_{number}"] = body[f"address_line_{number}"]
         self.state.recipients[sending_id].append(recipient)
         self.state.save()
-        return JSONResponse(recipient, status_code=201)
+        return JSONResponse(
+            recipient,
+            status_code=201,
+            headers={"Location": f"{API_PATH}/sendings/{sending_id}/recipients/{recipient['id']}"},
+        )
 
     async def list_recipients(self, request: Request, sending_id: str) -> Response:
         if not self._authorized(request):
             return self._denied()
         if sending_id not in self.state.sendings:
             return _error(404, "SENDING_NOT_FOUND", "Ressource SENDING introuvable")
+        paging = _page(request)
+        if paging is None:
+            return _error(400, "INVALID_PAGING", "start_index >= 1, 1 <= count <= 500")
         recipients = self.state.recipients[sending_id]
         return JSONResponse(
-            {"recipients": recipients, "paging": {"total_results": len(recipients)}}
+            {
+                "recipients": _paged(recipients, *paging),
+                "paging": {"total_results": len(recipients)},
+            }
         )
 
     def _recipient(self, sending_id: str, recipient_id: str) -> dict[str, Any] | None:
@@ -527,36 +636,202 @@ class RegisteredMailSandbox:
 
     # ---- proofs -----------------------------------------------------------------------
 
-    async def download_deposit_proof(
-        self, request: Request, sending_id: str, recipient_id: str
+    async def download(
+        self, request: Request, sending_id: str, recipient_id: str, operation: str
     ) -> Response:
+        """The four documented downloads, each once its ``*_url`` field is set."""
         if not self._authorized(request):
             return self._denied()
-        recipient = self._recipient(sending_id, recipient_id)
-        if recipient is None or not recipient.get("deposit_proof_url"):
-            return _error(404, "DEPOSIT_PROOF_NOT_FOUND", "La preuve de dépôt n'est pas disponible")
-        document = self.state.documents[sending_id][0]
-        pdf = deposit_proof_pdf(self.state.sendings[sending_id], recipient, document["sha256"])
-        return Response(pdf, media_type="application/pdf")
-
-    async def download_acknowledgement(
-        self, request: Request, sending_id: str, recipient_id: str
-    ) -> Response:
-        if not self._authorized(request):
-            return self._denied()
-        recipient = self._recipient(sending_id, recipient_id)
-        if recipient is None or not recipient.get("acknowledgement_of_receipt_url"):
-            return _error(
-                404,
+        proofs: dict[str, tuple[str, str, str]] = {
+            "download_deposit_proof": (
+                "deposit_proof_url",
+                "DEPOSIT_PROOF_NOT_FOUND",
+                "La preuve de dépôt n'est pas disponible",
+            ),
+            "download_content_proof": (
+                "content_proof_url",
+                "CONTENT_PROOF_NOT_FOUND",
+                "La preuve de contenu n'est pas disponible",
+            ),
+            "download_acknowledgement_of_receipt": (
+                "acknowledgement_of_receipt_url",
                 "ACKNOWLEDGEMENT_OF_RECEIPT_NOT_FOUND",
                 "L'avis de réception n'est pas disponible",
-            )
-        pdf = acknowledgement_pdf(self.state.sendings[sending_id], recipient)
+            ),
+            "download_undelivered_mail": (
+                "undelivered_mail_url",
+                "UNDELIVERED_MAIL_NOT_FOUND",
+                "L'image du pli retourné n'est pas disponible",
+            ),
+        }
+        if operation not in proofs:
+            return _error(404, "NOT_FOUND", "Ressource introuvable")
+        url_field, code, message = proofs[operation]
+        recipient = self._recipient(sending_id, recipient_id)
+        if recipient is None:
+            return _error(404, "RECIPIENT_NOT_FOUND", "Ressource RECIPIENT introuvable")
+        if not recipient.get(url_field):
+            return _error(404, code, message)
+        sending = self.state.sendings[sending_id]
+        document_sha256 = self.state.documents[sending_id][0]["sha256"]
+        if operation == "download_deposit_proof":
+            pdf = deposit_proof_pdf(sending, recipient, document_sha256)
+        elif operation == "download_content_proof":
+            pdf = content_proof_pdf(sending, recipient, document_sha256)
+        elif operation == "download_acknowledgement_of_receipt":
+            pdf = acknowledgement_pdf(sending, recipient)
+        else:
+            pdf = undelivered_mail_pdf(sending, recipient)
         return Response(pdf, media_type="application/pdf")
 
     async def notifications(self) -> JSONResponse:
         """Not part of Maileva's API: what the sandbox notified, for tests and demos."""
         return JSONResponse({"notifications": self.state.notifications})
+
+    # ---- notification_center: subscriptions and notifications ---------------------------
+
+    def subscribe(
+        self,
+        event_type: str,
+        resource_type: str,
+        callback_url: str,
+        authentication: dict[str, Any] | None,
+    ) -> dict[str, Any]:
+        subscription: dict[str, Any] = {
+            "id": str(uuid.uuid4()),
+            "event_type": event_type,
+            "resource_type": resource_type,
+            "callback_url": callback_url,
+        }
+        if authentication:
+            subscription["authentication"] = authentication
+        self.state.subscriptions[subscription["id"]] = subscription
+        self.state.save()
+        return subscription
+
+    async def create_subscription(self, request: Request) -> Response:
+        if not self._authorized(request):
+            return self._denied()
+        try:
+            body = await request.json()
+        except ValueError:
+            return _error(400, "UNEXPECTED_NOT_VALID_ERROR", "the body is not JSON")
+        if not isinstance(body, dict):
+            return _error(400, "UNEXPECTED_NOT_VALID_ERROR", "the body is not an object")
+        if body.get("event_type") not in EVENT_TYPES:
+            return _error(400, "INVALID_EVENT_TYPE", "Type d'évènement inconnu")
+        if body.get("resource_type") not in RESOURCE_TYPES:
+            return _error(400, "INVALID_RESOURCE_TYPE", "Type de ressource inconnu")
+        if not str(body.get("callback_url") or "").startswith(("http://", "https://")):
+            return _error(400, "INVALID_CALLBACK_URL", "URL de callback invalide")
+        authentication = body.get("authentication")
+        if authentication is not None and not isinstance(authentication, dict):
+            return _error(400, "INVALID_AUTHENTICATION", "authentication doit être un objet")
+        subscription = self.subscribe(
+            body["event_type"], body["resource_type"], body["callback_url"], authentication
+        )
+        return JSONResponse(
+            subscription,
+            status_code=201,
+            headers={"Location": f"{NOTIFICATION_PATH}/subscriptions/{subscription['id']}"},
+        )
+
+    async def list_subscriptions(self, request: Request) -> Response:
+        if not self._authorized(request):
+            return self._denied()
+        paging = _page(request)
+        if paging is None:
+            return _error(400, "INVALID_PAGING", "start_index >= 1, 1 <= count <= 500")
+        subscriptions = list(self.state.subscriptions.values())
+        return JSONResponse(
+            {
+                "subscriptions": _paged(subscriptions, *paging),
+                "paging": {"total_results": len(subscriptions)},
+            }
+        )
+
+    async def get_subscription(self, request: Request, subscription_id: str) -> Response:
+        if not self._authorized(request):
+            return self._denied()
+        found = self.state.subscriptions.get(subscription_id)
+        if found is None:
+            return _error(404, "SUBSCRIPTION_NOT_FOUND", "Ressource SUBSCRIPTION introuvable")
+        return JSONResponse(found)
+
+    async def patch_subscription(self, request: Request, subscription_id: str) -> Response:
+        """subscription_modification (``callback_url``, ``authentication``), merge-patch."""
+        if not self._authorized(request):
+            return self._denied()
+        found = self.state.subscriptions.get(subscription_id)
+        if found is None:
+            return _error(404, "SUBSCRIPTION_NOT_FOUND", "Ressource SUBSCRIPTION introuvable")
+        try:
+            body = json.loads(await request.body())
+        except ValueError:
+            return _error(400, "UNEXPECTED_NOT_VALID_ERROR", "the body is not JSON")
+        if not isinstance(body, dict):
+            return _error(400, "UNEXPECTED_NOT_VALID_ERROR", "the body is not an object")
+        for key in ("callback_url", "authentication"):
+            if key in body:
+                if body[key] is None:
+                    found.pop(key, None)
+                else:
+                    found[key] = body[key]
+        self.state.save()
+        return JSONResponse(
+            found, headers={"Location": f"{NOTIFICATION_PATH}/subscriptions/{subscription_id}"}
+        )
+
+    async def delete_subscription(self, request: Request, subscription_id: str) -> Response:
+        if not self._authorized(request):
+            return self._denied()
+        if self.state.subscriptions.pop(subscription_id, None) is None:
+            return _error(404, "SUBSCRIPTION_NOT_FOUND", "Ressource SUBSCRIPTION introuvable")
+        self.state.save()
+        return Response(status_code=204)
+
+    @staticmethod
+    def _notification_view(record: dict[str, Any]) -> dict[str, Any]:
+        attempts = record["attempts"]
+        body = record["body"]
+        view: dict[str, Any] = {
+            "id": record["id"],
+            "subscription_id": record["subscription_id"],
+            "status": "SENT"
+            if record["delivered"]
+            else ("MAX_RETRY" if record.get("abandoned") else "PENDING"),
+            "attempt_count": len(attempts),
+            "resource_type": body["resource_type"],
+            "resource_id": body["resource_id"],
+        }
+        if attempts:
+            view["first_attempt_date"] = attempts[0]["at"]
+            view["last_attempt_date"] = attempts[-1]["at"]
+            if isinstance(attempts[-1]["result"], int):
+                view["last_response_code"] = attempts[-1]["result"]
+        for optional in ("resource_custom_id", "resource_custom_data"):
+            if body.get(optional) is not None:
+                view[optional] = body[optional]
+        return view
+
+    async def list_notifications(self, request: Request) -> Response:
+        if not self._authorized(request):
+            return self._denied()
+        paging = _page(request)
+        if paging is None:
+            return _error(400, "INVALID_PAGING", "start_index >= 1, 1 <= count <= 500")
+        views = [self._notification_view(r) for r in self.state.notifications]
+        return JSONResponse(
+            {"notifications": _paged(views, *paging), "paging": {"total_results": len(views)}}
+        )
+
+    async def get_notification(self, request: Request, notification_id: str) -> Response:
+        if not self._authorized(request):
+            return self._denied()
+        for record in self.state.notifications:
+            if record["id"] == notification_id:
+                return JSONResponse(self._notification_view(record))
+        return _error(404, "NOTIFICATION_NOT_FOUND", "Ressource NOTIFICATION introuvable")
 
     # ---- submission and the letter's life ---------------------------------------------
 
@@ -588,9 +863,13 @@ class RegisteredMailSandbox:
         return Response(status_code=200)
 
     @staticmethod
-    def _set_status(resource: dict[str, Any], status: str) -> None:
+    def _set_status(resource: dict[str, Any], status: str, detail: str = "") -> None:
         resource["status"] = status
-        resource.setdefault("statuses", []).append({"code": status, "date": _iso()})
+        entry = {"code": status, "date": _iso()}
+        if detail:
+            resource["status_detail"] = detail
+            entry["details"] = detail
+        resource.setdefault("statuses", []).append(entry)
 
     async def _advance(self, sending_id: str) -> None:
         """Walk the sending through the remaining steps of its schedule."""
@@ -610,8 +889,8 @@ class RegisteredMailSandbox:
                 await asyncio.sleep(wait)
             if sending_id not in self.state.sendings:
                 return
-            steps[stage](sending_id)
-            progress["stage"] = stage + 1
+            go_on = steps[stage](sending_id)
+            progress["stage"] = stage + 1 if go_on else len(steps)
             self.state.save()
 
     def _delivery(self, recipient: dict[str, Any], category: str, code: str, label: str) -> None:
@@ -630,17 +909,37 @@ class RegisteredMailSandbox:
         recipient["last_delivery_status"] = code
         recipient["last_delivery_status_date"] = event["date"]
 
-    def _accept(self, sending_id: str) -> None:
+    def _accept(self, sending_id: str) -> bool:
         sending = self.state.sendings[sending_id]
+        outcome = self.state.progress[sending_id]["outcome"]
+        recipients = self.state.recipients[sending_id]
+        if outcome == "rejected":
+            self._set_status(sending, "REJECTED", "Document non conforme (bac à sable)")
+            for recipient in recipients:
+                self._set_status(recipient, "SENDING_REJECTED")
+            self._notify("ON_STATUS_REJECTED", SENDINGS_RESOURCE, sending)
+            return False
+        if outcome == "blocked":  # no notification is documented for BLOCKED
+            self._set_status(sending, "BLOCKED", "En attente d'autorisation financière")
+            for recipient in recipients:
+                self._set_status(recipient, "BLOCKED")
+            return False
         self._set_status(sending, "ACCEPTED")
-        for recipient in self.state.recipients[sending_id]:
+        for recipient in recipients:
             self._set_status(recipient, "ACCEPTED")
         self._notify("ON_STATUS_ACCEPTED", SENDINGS_RESOURCE, sending)
+        return True
 
-    def _deposit(self, sending_id: str) -> None:
+    def _deposit(self, sending_id: str) -> bool:
         sending = self.state.sendings[sending_id]
-        self._set_status(sending, "PROCESSED")
         sending["processed_date"] = _iso()
+        if self.state.progress[sending_id]["outcome"] == "processed_with_errors":
+            for recipient in self.state.recipients[sending_id]:
+                self._set_status(recipient, "REJECTED", "Adresse non distribuable (bac à sable)")
+            self._set_status(sending, "PROCESSED_WITH_ERRORS")
+            self._notify("ON_STATUS_PROCESSED_WITH_ERRORS", SENDINGS_RESOURCE, sending)
+            return False
+        self._set_status(sending, "PROCESSED")
         self._notify("ON_STATUS_PROCESSED", SENDINGS_RESOURCE, sending)
         for recipient in self.state.recipients[sending_id]:
             self._set_status(recipient, "PROCESSED")
@@ -651,11 +950,15 @@ class RegisteredMailSandbox:
             recipient["deposit_proof_url"] = base + "/download_deposit_proof"
             self._delivery(recipient, "DELIVERING", "LP01", "Pris en charge")
             self._notify("ON_DEPOSIT_PROOF_RECEIVED", RECIPIENTS_RESOURCE, recipient, sending)
+            recipient["content_proof_date"] = _iso()
+            recipient["content_proof_url"] = base + "/download_content_proof"
+            self._notify("ON_CONTENT_PROOF_RECEIVED", RECIPIENTS_RESOURCE, recipient, sending)
+        return True
 
-    def _present(self, sending_id: str) -> None:
+    def _present(self, sending_id: str) -> bool:
         outcome = self.state.progress[sending_id]["outcome"]
         if outcome == "wrong_address":
-            return  # never presented: returned as undeliverable
+            return True  # never presented: returned as undeliverable
         sending = self.state.sendings[sending_id]
         for recipient in self.state.recipients[sending_id]:
             self._delivery(recipient, "FIRST_PRESENTATION", "LP09", "Destinataire absent avisé")
@@ -665,14 +968,15 @@ class RegisteredMailSandbox:
                 recipient,
                 sending,
             )
+        return True
 
-    def _conclude(self, sending_id: str) -> None:
+    def _conclude(self, sending_id: str) -> bool:
         outcome = self.state.progress[sending_id]["outcome"]
         sending = self.state.sendings[sending_id]
         for recipient in self.state.recipients[sending_id]:
+            base = f"/sendings/{sending_id}/recipients/{recipient['id']}"
             if outcome == "delivered":
                 self._delivery(recipient, "DELIVERED", "LP15", "Distribué")
-                base = f"/sendings/{sending_id}/recipients/{recipient['id']}"
                 recipient["acknowledgement_of_receipt_date"] = _iso()
                 recipient["acknowledgement_of_receipt_url"] = (
                     base + "/download_acknowledgement_of_receipt"
@@ -697,6 +1001,13 @@ class RegisteredMailSandbox:
             self._notify(
                 "ON_MAIN_DELIVERY_STATUS_UNDELIVERED", RECIPIENTS_RESOURCE, recipient, sending
             )
+            if sending.get("returned_mail_scanning"):
+                recipient["undelivered_mail_archive_date"] = _iso()
+                recipient["undelivered_mail_url"] = base + "/download_undelivered_mail"
+                self._notify(
+                    "ON_UNDELIVERED_MAIL_RECEIVED", RECIPIENTS_RESOURCE, recipient, sending
+                )
+        return True
 
     # ---- notifications ----------------------------------------------------------------
 
@@ -707,15 +1018,13 @@ class RegisteredMailSandbox:
         resource: dict[str, Any],
         sending: dict[str, Any] | None = None,
     ) -> None:
-        if not self.state.webhook_url:
-            return
+        """notification_content_creation, to every subscription of (event, resource type)."""
         location = f"{self.state.base_url}{API_PATH}/sendings/"
         if sending is None:
             location += resource["id"]
         else:
             location += f"{sending['id']}/recipients/{resource['id']}"
-        body = {
-            "id": str(uuid.uuid4()),
+        body: dict[str, Any] = {
             "source": "sandbox.recouvre.local",
             "user_id": self.state.credentials.username,
             "client_id": self.state.credentials.client_id,
@@ -725,35 +1034,77 @@ class RegisteredMailSandbox:
             "event_location": "FR",
             "resource_id": resource["id"],
             "resource_location": location,
-            "resource_custom_id": resource.get("custom_id"),
-            "resource_custom_data": resource.get("custom_data"),
         }
-        record: dict[str, Any] = {"body": body, "attempts": [], "delivered": False}
-        self.state.notifications.append(record)
-        self._spawn(self._deliver(record))
+        for source, target in (
+            ("custom_id", "resource_custom_id"),
+            ("custom_data", "resource_custom_data"),
+        ):
+            if resource.get(source) is not None:
+                body[target] = resource[source]
+        for subscription in list(self.state.subscriptions.values()):
+            if (subscription["event_type"], subscription["resource_type"]) != (
+                event_type,
+                resource_type,
+            ):
+                continue
+            record: dict[str, Any] = {
+                "id": str(uuid.uuid4()),
+                "subscription_id": subscription["id"],
+                "callback_url": subscription["callback_url"],
+                "body": body,
+                "attempts": [],
+                "delivered": False,
+            }
+            self.state.notifications.append(record)
+            self._spawn(self._deliver(record, dict(subscription)))
 
-    async def _deliver(self, record: dict[str, Any]) -> None:
+    async def _authorization(self, authentication: dict[str, Any]) -> str | None:
+        """The Authorization header the subscription's ``authentication`` asks for."""
+        basic = authentication.get("basic")
+        if isinstance(basic, dict):
+            pair = f"{basic.get('login', '')}:{basic.get('password', '')}".encode()
+            return "Basic " + base64.b64encode(pair).decode()
+        oauth2 = authentication.get("oauth2")
+        if isinstance(oauth2, dict) and oauth2.get("oauth2_server"):
+            assert self._http is not None
+            answer = await self._http.post(
+                str(oauth2["oauth2_server"]),
+                data={
+                    "grant_type": "client_credentials",
+                    "client_id": str(oauth2.get("client_id", "")),
+                    "client_secret": str(oauth2.get("client_secret", "")),
+                },
+            )
+            answer.raise_for_status()
+            return "Bearer " + str(answer.json()["access_token"])
+        return None
+
+    async def _deliver(self, record: dict[str, Any], subscription: dict[str, Any]) -> None:
         assert self._http is not None
-        url = self.state.webhook_url
         raw = json.dumps(record["body"], ensure_ascii=False).encode()
         delay = self.state.schedule.webhook_backoff
         for attempt in range(1, self.state.schedule.webhook_attempts + 1):
             headers = {"Content-Type": "application/json"}
-            headers.update(sign_mail_notification(self.state.secret, raw))
+            outcome: Any
             try:
-                assert url is not None
-                response = await self._http.post(url, content=raw, headers=headers)
-                outcome: Any = response.status_code
+                authorization = await self._authorization(subscription.get("authentication") or {})
+                if authorization:
+                    headers["Authorization"] = authorization
+                response = await self._http.post(
+                    subscription["callback_url"], content=raw, headers=headers
+                )
+                outcome = response.status_code
             except httpx.HTTPError as err:
                 outcome = f"{type(err).__name__}: {err}"
             record["attempts"].append({"at": _iso(), "result": outcome})
             if outcome == 201:
                 record["delivered"] = True
                 return
-            log.info("notification %s attempt %d: %s", record["body"]["id"], attempt, outcome)
+            log.info("notification %s attempt %d: %s", record["id"], attempt, outcome)
             await asyncio.sleep(delay)
             delay *= 2
-        log.warning("notification %s abandoned", record["body"]["id"])
+        record["abandoned"] = True
+        log.warning("notification %s abandoned", record["id"])
 
 
 def _public(document: dict[str, Any]) -> dict[str, Any]:
@@ -783,10 +1134,12 @@ _POSTAL = re.compile(r"^\d{5} \S.*$")
 
 
 def _address_problem(body: Any) -> tuple[str, str] | None:
-    """Maileva's recipient rules: six lines of at most 38 characters, line 1 or 2, line 6,
-    '<5 digits> <city>' in France, an allowed country."""
+    """create-recipient-of-sending's rules: six lines of at most 38 characters, line 1 or 2,
+    line 6, '<5 digits> <city>' in France, an allowed country, custom_id of at most 36."""
     if not isinstance(body, dict):
         return "UNEXPECTED_NOT_VALID_ERROR", "the body is not an object"
+    if len(str(body.get("custom_id") or "")) > RECIPIENT_CUSTOM_ID_MAX:
+        return "CUSTOM_ID_WRONG_FORMAT", "Le custom id n'est pas au bon format"
     for number in range(1, 7):
         line = str(body.get(f"address_line_{number}") or "")
         if len(line) > MAX_LINE:
@@ -804,6 +1157,8 @@ def _address_problem(body: Any) -> tuple[str, str] | None:
     country = str(body.get("country_code") or "")
     if not country:
         return "COUNTRY_CODE_EMPTY", "Le code pays est vide"
+    if len(country) > 2:
+        return "COUNTRY_CODE_TOO_LONG", "Le code pays est limité à 2 caractères"
     if country not in COUNTRIES:
         return "INVALID_COUNTRY_CODE", "Le code pays n'est pas autorisé"
     if country == "FR" and not _POSTAL.match(str(body["address_line_6"])):
@@ -819,13 +1174,16 @@ def _address_problem(body: Any) -> tuple[str, str] | None:
 
 @dataclass
 class SandboxHandle:
-    """A running sandbox: ``url`` is its base URL; ``stop()`` ends it (idempotent)."""
+    """A running sandbox: ``url`` is its API host, ``auth_url`` its token endpoint (on a port
+    of its own); ``stop()`` ends both (idempotent)."""
 
     url: str
+    auth_url: str
     credentials: SandboxCredentials
     secret: str
+    webhook_login: str
     sandbox: RegisteredMailSandbox
-    _server: uvicorn.Server
+    _servers: tuple[uvicorn.Server, ...]
     _thread: threading.Thread
 
     def settings(self) -> RegisteredMailSettings:
@@ -833,19 +1191,36 @@ class SandboxHandle:
         c = self.credentials
         return RegisteredMailSettings(
             REGISTERED_MAIL_PROVIDER_URL=self.url,
+            REGISTERED_MAIL_AUTH_URL=self.auth_url,
             REGISTERED_MAIL_CLIENT_ID=c.client_id,
             REGISTERED_MAIL_CLIENT_SECRET=c.client_secret,
             REGISTERED_MAIL_USERNAME=c.username,
             REGISTERED_MAIL_PASSWORD=c.password,
+            REGISTERED_MAIL_WEBHOOK_LOGIN=self.webhook_login,
             REGISTERED_MAIL_WEBHOOK_SECRET=self.secret,
         )
 
     def set_webhook_url(self, url: str | None) -> None:
-        self.sandbox.state.webhook_url = url
+        """Replace the account's subscriptions by recouvre's, to ``url`` (none: no
+        subscription), with this handle's Basic credentials."""
+        state = self.sandbox.state
+        state.subscriptions.clear()
+        if url:
+            presubscribe(self.sandbox, url, self.webhook_login, self.secret)
+        state.save()
 
     def stop(self) -> None:
-        self._server.should_exit = True
+        for server in self._servers:
+            server.should_exit = True
         self._thread.join(timeout=10)
+
+
+def presubscribe(sandbox: RegisteredMailSandbox, url: str, login: str, password: str) -> None:
+    """The subscriptions ``ensure_subscriptions`` would make, made directly."""
+    wanted = wanted_subscriptions(RegisteredMailSettings(REGISTERED_MAIL_API_PATH=API_PATH))
+    authentication = {"basic": {"login": login, "password": password}}
+    for event, resource, _ in wanted:
+        sandbox.subscribe(event, resource, url, authentication)
 
 
 def start_sandbox_registered_mail(
@@ -857,32 +1232,63 @@ def start_sandbox_registered_mail(
     *,
     credentials: SandboxCredentials | None = None,
     state_dir: Path | None = None,
-    honour_idempotency_key: bool = True,
+    auth_port: int = 0,
+    webhook_login: str = DEFAULT_WEBHOOK_LOGIN,
+    event_hooks: EventHooks | None = None,
     startup_timeout_s: float = 10.0,
 ) -> SandboxHandle:
-    """Start the sandbox under uvicorn in a daemon thread (its own event loop); return once
-    it accepts connections. ``port=0`` picks a free port (see ``handle.url``)."""
+    """Start the sandbox's API host on ``port`` and its authentication host on ``auth_port``
+    (0: a free port each) under uvicorn in a daemon thread (one event loop for both); return
+    once both accept connections. ``webhook_url`` (with ``secret``, the Basic password of
+    ``webhook_login``) replaces the account's subscriptions by recouvre's callback.
+    ``event_hooks`` are given to the httpx client the callbacks go out with (to record them,
+    as tests/contracts does)."""
     state = SandboxState(
         credentials=credentials or SandboxCredentials(),
         schedule=schedule or SandboxSchedule(),
-        webhook_url=webhook_url,
-        secret=secret,
         state_dir=state_dir,
-        honour_idempotency_key=honour_idempotency_key,
     )
-    sandbox = RegisteredMailSandbox(state)
-    server = uvicorn.Server(
-        uvicorn.Config(sandbox.app, host=host, port=port, log_level="warning", lifespan="on")
+    state.load()
+    sandbox = RegisteredMailSandbox(state, event_hooks)
+    if webhook_url:
+        state.subscriptions.clear()
+        presubscribe(sandbox, webhook_url, webhook_login, secret)
+    servers = (
+        uvicorn.Server(
+            uvicorn.Config(sandbox.app, host=host, port=port, log_level="warning", lifespan="on")
+        ),
+        uvicorn.Server(
+            uvicorn.Config(
+                sandbox.auth_app, host=host, port=auth_port, log_level="warning", lifespan="off"
+            )
+        ),
     )
-    thread = threading.Thread(target=server.run, name="registered-mail-sandbox", daemon=True)
+
+    async def serve_both() -> None:
+        await asyncio.gather(*(server.serve() for server in servers))
+
+    thread = threading.Thread(
+        target=lambda: asyncio.run(serve_both()), name="registered-mail-sandbox", daemon=True
+    )
     thread.start()
     deadline = time.monotonic() + startup_timeout_s
-    while not server.started:
+    while not all(server.started for server in servers):
         if not thread.is_alive() or time.monotonic() > deadline:
-            server.should_exit = True
+            for server in servers:
+                server.should_exit = True
             raise RuntimeError(f"the registered-mail sandbox did not start on {host}:{port}")
         time.sleep(0.02)
-    bound = server.servers[0].sockets[0].getsockname()[1]
-    url = f"http://{host}:{bound}"
-    state.base_url = url
-    return SandboxHandle(url, state.credentials, secret, sandbox, server, thread)
+    api_port = servers[0].servers[0].sockets[0].getsockname()[1]
+    bound_auth = servers[1].servers[0].sockets[0].getsockname()[1]
+    state.base_url = f"http://{host}:{api_port}"
+    state.auth_url = f"http://{host}:{bound_auth}{TOKEN_PATH}"
+    return SandboxHandle(
+        state.base_url,
+        state.auth_url,
+        state.credentials,
+        secret,
+        webhook_login,
+        sandbox,
+        servers,
+        thread,
+    )

@@ -4,18 +4,22 @@ Called by ``ChannelActivities.send_registered_letter`` after the outbox row is r
 
 1. the letter row (``registered_letters``, status ``pending``) is committed first, so a
    provider notification that arrives while the letter is being posted finds its letter;
-2. under that row's lock, the provider is called with the letter's idempotency key and the
-   sending id it returns is stored. A retry after a crash (even one after the provider
-   accepted the letter) asks the provider again with the same key and gets the same sending;
-   once the id is stored, a retry does not call the provider at all.
+2. attempts for the same key are serialised by a PostgreSQL advisory lock (released if the
+   worker dies, with its connection);
+3. the row says how far an earlier attempt went, each step committed on its own before the
+   next call to the provider: ``creating`` (a sending is being asked for), ``created`` (its
+   id is stored, in ``provider_id``), ``submitted``. A retry resumes the stored sending by its
+   id; only after a death between ``creating`` and ``created`` does the provider search its
+   sendings for the letter's key. Once submitted, a retry does not call the provider at all.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity
@@ -29,11 +33,19 @@ from activities.registered_mail.provider import (
     PostalAddress,
     RegisteredMailError,
     RegisteredMailProvider,
+    UnsupportedCountry,
 )
+from storage.debtor_vault import DebtorVault
 from storage.tables import channel_outbox, registered_letters
 
 PENDING = "pending"
+CREATING = "creating"
+CREATED = "created"
 SUBMITTED = "submitted"
+REFUSED = "refused"
+NOT_SUBMITTED = (PENDING, CREATING, CREATED)
+ADVANCEABLE = (*NOT_SUBMITTED, REFUSED)
+"""The statuses a posting step may replace (a refusal is retried once the data is fixed)."""
 
 
 def letter_title(request: ChannelRequest) -> str:
@@ -44,7 +56,8 @@ def letter_title(request: ChannelRequest) -> str:
 
 def build_letter(request: ChannelRequest, outbox_row: Any) -> Letter:
     """The letter for ``request``, from the text recorded in the outbox (the recorded body
-    stands, as for every channel)."""
+    stands, as for every channel). The context's ``debtor_kind`` ("consumer": a private
+    person) and ``debtor_country`` (ISO 3166 alpha-2, default FR) place the address."""
     title = letter_title(request)
     creditor = request.context.get("creditor_name", "") or "Créancier"
     creditor_lines = [
@@ -56,11 +69,17 @@ def build_letter(request: ChannelRequest, outbox_row: Any) -> Letter:
         reference=outbox_row.reference,
         created_at=outbox_row.created_at,
     )
+    recipient = PostalAddress(
+        request.recipient.name,
+        tuple(request.recipient.address_lines),
+        country_code=(request.context.get("debtor_country") or "FR").upper(),
+        person=request.context.get("debtor_kind") == "consumer",
+    )
     return Letter(
         idempotency_key=request.idempotency_key,
         case_id=request.case_id,
         title=title,
-        recipient=PostalAddress(request.recipient.name, tuple(request.recipient.address_lines)),
+        recipient=recipient,
         sender=PostalAddress(creditor, tuple(creditor_lines)),
         pdf=pdf,
         document_name=f"{request.step}.pdf",
@@ -75,28 +94,82 @@ def _workflow_id() -> str | None:
     return activity.info().workflow_id if activity.in_activity() else None
 
 
+async def _advance(engine: AsyncEngine, key: str, status: str, source: str, **values: Any) -> None:
+    """Commit one step of the letter (under its row lock, so a notification processed at
+    the same time keeps its own history entries). A later status is never overwritten."""
+    async with engine.begin() as conn:
+        row = (
+            await conn.execute(
+                select(registered_letters)
+                .where(registered_letters.c.idempotency_key == key)
+                .with_for_update()
+            )
+        ).one()
+        extra = {k: v for k, v in values.items() if k in ("provider_id", "reason", "code")}
+        changes: dict[str, Any] = {
+            "updated_at": datetime.now(UTC),
+            "status_history": [*row.status_history, _history_entry(status, source, **extra)],
+            **{k: v for k, v in values.items() if k in ("provider_id", "submitted_at")},
+        }
+        if row.status in ADVANCEABLE:
+            changes["status"] = status
+        await conn.execute(
+            update(registered_letters)
+            .where(registered_letters.c.idempotency_key == key)
+            .values(**changes)
+        )
+
+
+class LetterJournal:
+    """``SendJournal`` over the letter's row: each call commits before the provider is
+    called again."""
+
+    def __init__(self, engine: AsyncEngine, row: Any, source: str) -> None:
+        self._engine = engine
+        self._key: str = row.idempotency_key
+        self._source = source
+        self.known_id: str | None = row.provider_id
+        self.maybe_created: bool = row.provider_id is None and any(
+            entry.get("status") == CREATING for entry in row.status_history
+        )
+
+    async def creating(self) -> None:
+        await _advance(self._engine, self._key, CREATING, "activity")
+        self.maybe_created = True
+
+    async def created(self, provider_id: str) -> None:
+        await _advance(self._engine, self._key, CREATED, self._source, provider_id=provider_id)
+        self.known_id = provider_id
+
+
 async def post_registered_letter(
     engine: AsyncEngine,
     provider: RegisteredMailProvider,
     request: ChannelRequest,
     receipt: ChannelReceipt,
+    vault: DebtorVault | None = None,
 ) -> ChannelReceipt:
     """Post the letter recorded for ``request`` (``receipt`` is the outbox's) and return a
-    receipt whose reference is the provider's sending id."""
+    receipt whose reference is the provider's sending id. A letter sealed with the debtor's
+    data key is opened with ``vault`` (``request`` already holds the debtor's address)."""
+    key = request.idempotency_key
     async with engine.connect() as conn:
-        outbox_row = (
+        outbox_row: Any = (
             await conn.execute(
-                select(channel_outbox).where(
-                    channel_outbox.c.idempotency_key == request.idempotency_key
-                )
+                select(channel_outbox).where(channel_outbox.c.idempotency_key == key)
             )
         ).one()
+        if vault is not None:
+            body = await vault.open_text(
+                conn, request.tenant, request.debtor_id, "outbox", outbox_row.body
+            )
+            outbox_row = SimpleNamespace(**{**outbox_row._mapping, "body": body})
     letter = build_letter(request, outbox_row)
     async with engine.begin() as conn:
         await conn.execute(
             insert(registered_letters)
             .values(
-                idempotency_key=request.idempotency_key,
+                idempotency_key=key,
                 case_id=request.case_id,
                 step=request.step,
                 workflow_id=_workflow_id(),
@@ -107,53 +180,65 @@ async def post_registered_letter(
             )
             .on_conflict_do_nothing(index_elements=["idempotency_key"])
         )
-    async with engine.begin() as conn:
+    async with engine.begin() as lock:  # one attempt at a time per letter
+        await lock.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(key, 0))))
         row = (
-            await conn.execute(
-                select(registered_letters)
-                .where(registered_letters.c.idempotency_key == request.idempotency_key)
-                .with_for_update()
+            await lock.execute(
+                select(registered_letters).where(registered_letters.c.idempotency_key == key)
             )
         ).one()
-        if row.provider_id is not None and row.status != PENDING:
+        if row.provider_id is not None and row.status not in NOT_SUBMITTED:
             if activity.in_activity():
                 activity.logger.info(
                     "registered letter %s already posted as %s %s; not posting again",
-                    request.idempotency_key,
+                    key,
                     row.provider,
                     row.provider_id,
                 )
             return _receipt(receipt, row.provider, row.provider_id, duplicate=True)
-        provider_id = await _send(provider, letter)
-        await conn.execute(
-            update(registered_letters)
-            .where(registered_letters.c.idempotency_key == request.idempotency_key)
-            .values(
-                provider_id=provider_id,
-                status=SUBMITTED,
-                submitted_at=datetime.now(UTC),
-                updated_at=datetime.now(UTC),
-                status_history=[
-                    *row.status_history,
-                    _history_entry(SUBMITTED, provider.name, provider_id=provider_id),
-                ],
-            )
+        journal = LetterJournal(engine, row, provider.name)
+        provider_id = await _send(engine, provider, letter, journal)
+        await _advance(
+            engine,
+            key,
+            SUBMITTED,
+            provider.name,
+            provider_id=provider_id,
+            submitted_at=datetime.now(UTC),
         )
     return _receipt(receipt, provider.name, provider_id, duplicate=False)
 
 
-async def _send(provider: RegisteredMailProvider, letter: Letter) -> str:
+def refusal_type(err: LetterRejected) -> str:
+    """The ``ApplicationError`` type of a refusal (what the workflow's operator task says)."""
+    if isinstance(err, UnsupportedCountry):
+        return "UnsupportedCountry"
+    if err.code.startswith("SENDER_"):
+        return "InvalidSender"
+    if err.code == "SENDING_LOOKUP_INCONCLUSIVE":
+        return "SendingLookupInconclusive"
+    if "ADDRESS" in err.code or "COUNTRY" in err.code:
+        return "InvalidRecipient"
+    return "LetterRejected"
+
+
+async def _send(
+    engine: AsyncEngine, provider: RegisteredMailProvider, letter: Letter, journal: LetterJournal
+) -> str:
     try:
-        return await provider.send(letter)
+        return await provider.send(letter, journal)
     except LetterRejected as err:
-        if err.code.startswith("SENDER_"):
-            kind = "InvalidSender"
-        elif "ADDRESS" in err.code:
-            kind = "InvalidRecipient"
-        else:
-            kind = "LetterRejected"
+        kind = refusal_type(err)
+        if journal.known_id is None and not journal.maybe_created:  # nothing exists there
+            await _advance(
+                engine, letter.idempotency_key, REFUSED, provider.name, reason=str(err), code=kind
+            )
+        details: list[Any] = []
+        if isinstance(err, UnsupportedCountry):
+            details = [{"country": err.country_code, "supported": sorted(err.supported)}]
         raise ApplicationError(
             f"{provider.name} refused registered letter {letter.idempotency_key!r}: {err}",
+            *details,
             type=kind,
             non_retryable=True,
         ) from err

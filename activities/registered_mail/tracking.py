@@ -6,6 +6,11 @@ the provider's API with recouvre's own credentials, so a forged or stale notific
 put a false date on a case. Each new delivery status is sent to the case's workflow (the
 ``record_event`` signal with a ``RegisteredLetterStatus``) before the letter row is committed:
 if telling the workflow fails, nothing is recorded and the provider's retry does it again.
+
+A sending the provider will not deliver (rejected, recipient refused, canceled) or holds
+(blocked until the account is put right) is classified as a ``LetterAnomaly``: the row's
+status says it, ``SyncResult.anomaly`` returns it, and ``report`` (when given) is told once
+per new anomaly, like ``signal``, so that the case can open an operator task.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from activities.registered_mail.provider import (
     FINAL_OUTCOMES,
     DeliveryEvent,
+    LetterAnomaly,
     RegisteredMailError,
     RegisteredMailProvider,
 )
@@ -33,6 +39,29 @@ log = logging.getLogger("recouvre.registered_mail")
 
 Signal = Callable[[str | None, str, RegisteredLetterStatus], Awaitable[None]]
 """Tell a case's workflow: (workflow id if known, case id, event)."""
+
+FINAL_ANOMALIES: frozenset[str] = frozenset(a.value for a in LetterAnomaly if a.final)
+SETTLED: frozenset[str] = FINAL_OUTCOMES | FINAL_ANOMALIES
+"""Statuses after which a letter is no longer polled (``blocked`` is polled on)."""
+
+
+@dataclass(frozen=True)
+class LetterProblem:
+    """A new anomaly of a posted letter, for the case's operator task."""
+
+    idempotency_key: str
+    case_id: str
+    workflow_id: str | None
+    anomaly: LetterAnomaly
+    reason: str
+    """``anomaly.reason``: what the operator reads."""
+    detail: str
+    """The provider's words (statuses, status_detail)."""
+    provider_id: str
+    provider_status: str
+
+
+Report = Callable[[LetterProblem], Awaitable[None]]
 
 
 @dataclass
@@ -45,6 +74,11 @@ class SyncResult:
     proofs: list[str] = field(default_factory=list)
     """The proof kinds stored now."""
     duplicate: bool = False
+    anomaly: LetterAnomaly | None = None
+    """The letter's anomaly now (None: nothing unusual)."""
+    anomaly_detail: str = ""
+    new_anomaly: bool = False
+    """True when this anomaly was found now (and ``report`` told)."""
 
 
 def _now() -> datetime:
@@ -64,10 +98,15 @@ def _event_entry(event: DeliveryEvent, provider: str) -> dict[str, Any]:
 
 
 async def sync_letter(
-    conn: AsyncConnection, provider: RegisteredMailProvider, signal: Signal, row: Any
+    conn: AsyncConnection,
+    provider: RegisteredMailProvider,
+    signal: Signal,
+    row: Any,
+    report: Report | None = None,
 ) -> SyncResult:
     """Bring the locked letter ``row`` up to date from the provider, inside ``conn``'s
-    transaction: new statuses are signalled, new proofs downloaded and hashed."""
+    transaction: new statuses are signalled, new proofs downloaded and hashed, a new
+    anomaly classified (and reported)."""
     key = row.idempotency_key
     if row.provider_id is None:
         return SyncResult(key, None, row.status)
@@ -117,16 +156,48 @@ async def sync_letter(
             )
             stored.add(proof.kind)
             result.proofs.append(proof.kind)
+    anomaly = current.anomaly
+    result.anomaly, result.anomaly_detail = anomaly, current.anomaly_detail
+    if anomaly is not None and not any(
+        entry.get("status") == anomaly.value and entry.get("detail", "") == current.anomaly_detail
+        for entry in history
+    ):
+        if report is not None:
+            await report(
+                LetterProblem(
+                    idempotency_key=key,
+                    case_id=row.case_id,
+                    workflow_id=row.workflow_id,
+                    anomaly=anomaly,
+                    reason=anomaly.reason,
+                    detail=current.anomaly_detail,
+                    provider_id=row.provider_id,
+                    provider_status=current.provider_status,
+                )
+            )
+        history.append(
+            {
+                "status": anomaly.value,
+                "at": _now().isoformat(),
+                "source": provider.name,
+                "reason": anomaly.reason,
+                "detail": current.anomaly_detail,
+                "reported": report is not None,
+            }
+        )
+        result.new_anomaly = True
     status: str
     if current.events:
         status = current.events[-1].outcome
-    elif current.rejected:
-        status = "rejected"
+    elif anomaly is not None:
+        status = anomaly.value
     elif current.deposited_at is not None:
         status = "deposited"
+    elif row.status == LetterAnomaly.BLOCKED.value:
+        status = "submitted"  # the account was put right: the letter goes on
     else:
         status = row.status
-    if status != row.status and not current.events:
+    if status != row.status and not current.events and anomaly is None:
         history.append({"status": status, "at": _now().isoformat(), "source": provider.name})
     result.status = status
     await conn.execute(
@@ -147,7 +218,11 @@ async def sync_letter(
 
 
 async def sync_open_letters(
-    engine: AsyncEngine, provider: RegisteredMailProvider, signal: Signal, limit: int = 100
+    engine: AsyncEngine,
+    provider: RegisteredMailProvider,
+    signal: Signal,
+    limit: int = 100,
+    report: Report | None = None,
 ) -> list[SyncResult]:
     """Poll the provider for letters not yet at a final status (a fallback for lost
     notifications); each letter in its own transaction."""
@@ -158,7 +233,7 @@ async def sync_open_letters(
                 .where(
                     registered_letters.c.provider == provider.name,
                     registered_letters.c.provider_id.is_not(None),
-                    registered_letters.c.status.not_in(sorted(FINAL_OUTCOMES | {"rejected"})),
+                    registered_letters.c.status.not_in(sorted(SETTLED)),
                 )
                 .order_by(registered_letters.c.updated_at)
                 .limit(limit)
@@ -176,7 +251,7 @@ async def sync_open_letters(
                         .with_for_update()
                     )
                 ).one()
-                results.append(await sync_letter(conn, provider, signal, row))
+                results.append(await sync_letter(conn, provider, signal, row, report))
         except RegisteredMailError as err:  # one unreadable letter does not stop the others
             log.warning("registered letter %s not synchronised: %s", key, err)
     return results

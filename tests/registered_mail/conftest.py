@@ -13,6 +13,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.channel_requests import ChannelRequest, Recipient
 from activities.registered_mail.maileva_client import MailevaClient
+from activities.registered_mail.settings import DEFAULT_WEBHOOK_LOGIN
 from inbound.registered_mail_notifications import (
     RegisteredMailWebhook,
     get_registered_mail_webhook,
@@ -24,6 +25,8 @@ from services.config import Settings
 from tests.support.serving import serve
 
 SECRET = "test-webhook-secret-0123456789"
+"""The password of the subscriptions' Basic authentication."""
+LOGIN = DEFAULT_WEBHOOK_LOGIN
 FAST = SandboxSchedule(deposit_after=0.3, present_after=0.6, outcome_after=0.9)
 DEBTOR = Recipient(
     name="Durand SARL",
@@ -51,7 +54,7 @@ CONTEXT: dict[str, str] = {
 T = TypeVar("T")
 
 
-def formal_notice(case_id: str, recipient: Recipient = DEBTOR) -> ChannelRequest:
+def formal_notice(case_id: str, recipient: Recipient = DEBTOR, **context: str) -> ChannelRequest:
     return ChannelRequest(
         idempotency_key=f"{case_id}/formal_notice/registered_letter",
         case_id=case_id,
@@ -60,7 +63,7 @@ def formal_notice(case_id: str, recipient: Recipient = DEBTOR) -> ChannelRequest
         channel="registered_letter",
         template="formal_notice@1",
         recipient=recipient,
-        context=CONTEXT,
+        context={**CONTEXT, **context},
     )
 
 
@@ -91,7 +94,7 @@ def webhook_app(
     app = create_app(settings)
     app.include_router(router)
     app.dependency_overrides[get_registered_mail_webhook] = lambda: RegisteredMailWebhook(
-        secret=SECRET, provider=provider, tolerance_s=300
+        secret=SECRET, provider=provider, login=LOGIN
     )
     return app
 

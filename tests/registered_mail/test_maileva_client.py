@@ -12,40 +12,58 @@ from pypdf import PdfReader
 
 from activities.registered_mail.letter_pdf import render_letter_pdf
 from activities.registered_mail.maileva_client import (
+    SUPPORTED_COUNTRIES,
     MailevaClient,
     address_lines,
-    custom_id_for,
     map_main_delivery_status,
+    recipient_custom_id,
+    sending_custom_id,
 )
 from activities.registered_mail.provider import (
     Letter,
+    LetterAnomaly,
     LetterRejected,
     LetterStatus,
+    MemoryJournal,
     PostalAddress,
     RegisteredMailError,
+    UnsupportedCountry,
 )
-from sandboxes import SandboxHandle, start_sandbox_registered_mail
-from tests.registered_mail.conftest import FAST, SECRET, eventually
+from activities.registered_mail.settings import RegisteredMailSettings
+from sandboxes import SandboxHandle
+from tests.registered_mail.conftest import FAST, eventually
 
 SENDER = PostalAddress("Créancier Test SAS", ("1 avenue des Tests", "69001 Lyon"))
 
 
-def letter(name: str = "Durand SARL", key: str | None = None) -> Letter:
+def letter(
+    name: str = "Durand SARL", key: str | None = None, country: str = "FR", person: bool = False
+) -> Letter:
     case_id = f"case-{uuid.uuid4().hex[:12]}"
     return Letter(
         idempotency_key=key or f"{case_id}/formal_notice/registered_letter",
         case_id=case_id,
         title="Mise en demeure F-2026-0001",
-        recipient=PostalAddress(name, ("12 rue de la Paix", "75002 Paris")),
+        recipient=PostalAddress(
+            name, ("12 rue de la Paix", "75002 Paris"), country_code=country, person=person
+        ),
         sender=SENDER,
         pdf=render_letter_pdf("Mise en demeure de payer 1 200,00 €.", title="t", reference="r"),
     )
 
 
 async def sendings_with_key(client: MailevaClient, key: str) -> list[dict[str, object]]:
-    response = await client._call("GET", "/sendings", params={"count": 500})
-    wanted = custom_id_for(key)
-    return [s for s in response.json()["sendings"] if s["custom_id"] == wanted]
+    response = await client.call("GET", "/sendings", params={"count": 500})
+    wanted = sending_custom_id(key)
+    return [s for s in response.json()["sendings"] if s.get("custom_id") == wanted]
+
+
+class DiesBeforeStoringTheId(MemoryJournal):
+    """A journal whose process "dies" once the provider created the sending, before its id
+    could be stored."""
+
+    async def created(self, provider_id: str) -> None:
+        raise ConnectionResetError("worker lost before the sending id was stored")
 
 
 async def test_create_and_submit_twice_with_the_same_key_makes_one_sending(
@@ -69,31 +87,36 @@ async def test_create_and_submit_twice_with_the_same_key_makes_one_sending(
     assert recipients[0]["address_line_6"] == "75002 Paris"
 
 
-async def test_the_idempotency_header_alone_returns_the_same_sending(
-    sandbox: SandboxHandle,
+async def test_a_stored_sending_id_is_resumed_without_searching_the_list(
+    mail_client: MailevaClient,
 ) -> None:
-    settings = sandbox.settings().model_copy(update={"lookup_before_create": False})
-    async with MailevaClient(settings) as client:
-        mail = letter()
-        created = await client.create_sending(mail)
-        again = await client.create_sending(mail)
-        assert created["id"] == again["id"]
-        assert await client.send(mail) == created["id"]
-        assert len(await sendings_with_key(client, mail.idempotency_key)) == 1
+    mail = letter()
+    journal = MemoryJournal()
+    first = await mail_client.send(mail, journal)
+    assert journal.known_id == first
+    assert await mail_client.send(mail, journal) == first
+    assert len(await sendings_with_key(mail_client, mail.idempotency_key)) == 1
 
 
-async def test_the_custom_id_lookup_covers_a_provider_ignoring_the_header() -> None:
-    handle = start_sandbox_registered_mail(
-        secret=SECRET, schedule=FAST, honour_idempotency_key=False
-    )
-    try:
-        async with MailevaClient(handle.settings()) as client:
-            mail = letter()
-            ids = {await client.send(mail) for _ in range(3)}
-            assert len(ids) == 1
-            assert len(await sendings_with_key(client, mail.idempotency_key)) == 1
-    finally:
-        handle.stop()
+async def test_a_death_between_creation_and_storing_the_id_is_recovered_by_custom_id(
+    mail_client: MailevaClient,
+) -> None:
+    for _ in range(4):  # other sendings, so the search has pages to read
+        await mail_client.create_sending(letter())
+    mail = letter()
+    dying = DiesBeforeStoringTheId()
+    with pytest.raises(ConnectionResetError):
+        await mail_client.send(mail, dying)
+    assert dying.maybe_created and dying.known_id is None
+    found = await mail_client.find_sending(sending_custom_id(mail.idempotency_key), page_size=2)
+    assert found is not None and found["status"] == "DRAFT"
+    resumed = MemoryJournal(maybe_created=True)
+    sending_id = await mail_client.send(mail, resumed)
+    assert sending_id == found["id"] == resumed.known_id
+    assert [s["id"] for s in await sendings_with_key(mail_client, mail.idempotency_key)] == [
+        sending_id
+    ]
+    assert len(await mail_client.list_documents(sending_id)) == 1
 
 
 async def test_status_moves_on_schedule_and_proofs_are_downloadable_and_hashed(
@@ -118,10 +141,15 @@ async def test_status_moves_on_schedule_and_proofs_are_downloadable_and_hashed(
         lambda: mail_client.status(sending_id), lambda s: s.outcome == "delivered"
     )
     assert [e.outcome for e in final.events] == ["presented", "delivered"]
-    assert final.proofs_available == ("deposit_proof", "acknowledgement_of_receipt")
+    assert final.proofs_available == (
+        "deposit_proof",
+        "content_proof",
+        "acknowledgement_of_receipt",
+    )
+    assert final.anomaly is None and not final.rejected
 
     proofs = {p.kind: p for p in await mail_client.proofs(sending_id)}
-    assert set(proofs) == {"deposit_proof", "acknowledgement_of_receipt"}
+    assert set(proofs) == {"deposit_proof", "content_proof", "acknowledgement_of_receipt"}
     for proof in proofs.values():
         assert proof.media_type == "application/pdf"
         assert proof.sha256 == hashlib.sha256(proof.content).hexdigest()
@@ -155,6 +183,36 @@ async def test_each_outcome_follows_the_recipient_name_rule(mail_client: Maileva
             assert status.first_presented_on is None, "a wrong address is never presented"
         else:
             assert status.first_presented_on == status.events[0].on
+        if expected[-1] != "delivered":
+            assert "undelivered_mail" in status.proofs_available, "the return is scanned"
+    scan = [
+        p for p in await mail_client.proofs(sent["Petit EURL NPAI"]) if p.kind == "undelivered_mail"
+    ]
+    assert scan and scan[0].content.startswith(b"%PDF")
+
+
+async def test_unusual_statuses_are_classified_for_an_operator(
+    mail_client: MailevaClient,
+) -> None:
+    expected = {
+        "Durand SARL REJET": (LetterAnomaly.REJECTED, "REJECTED"),
+        "Durand SARL BLOQUE": (LetterAnomaly.BLOCKED, "BLOCKED"),
+        "Durand SARL ERREUR": (LetterAnomaly.RECIPIENT_REJECTED, "PROCESSED_WITH_ERRORS"),
+    }
+    sent = {name: await mail_client.send(letter(name)) for name in expected}
+    for name, (anomaly, provider_status) in expected.items():
+        status = await eventually(
+            lambda sid=sent[name]: mail_client.status(sid),
+            lambda s, ps=provider_status: s.provider_status == ps,
+        )
+        assert status.anomaly is anomaly, name
+        assert status.provider_status == provider_status
+        assert status.rejected is anomaly.final
+        assert provider_status in status.anomaly_detail
+        assert status.events == ()
+    assert not LetterAnomaly.BLOCKED.final and "autorisation financière" in (
+        LetterAnomaly.BLOCKED.reason
+    )
 
 
 async def test_wrong_credentials_are_a_provider_error(sandbox: SandboxHandle) -> None:
@@ -168,7 +226,7 @@ async def test_the_sandbox_refuses_what_maileva_refuses(mail_client: MailevaClie
     draft = await mail_client.create_sending(letter())
     sending_id = str(draft["id"])
     with pytest.raises(LetterRejected) as bad_city:
-        await mail_client._call(
+        await mail_client.call(
             "POST",
             f"/sendings/{sending_id}/recipients",
             ok=(201,),
@@ -203,6 +261,50 @@ def test_addresses_map_to_the_six_maileva_lines() -> None:
     assert no_postcode.value.code == "INVALID_ADDRESS_LINE_6"
     with pytest.raises(LetterRejected):
         address_lines(PostalAddress("Durand", ("x" * 39, "75002 Paris")))
+
+
+def test_a_private_person_is_named_on_line_2_and_a_company_on_line_1() -> None:
+    person = address_lines(
+        PostalAddress("M. Jean Dupont", ("12 rue de la Paix", "75002 Paris"), person=True)
+    )
+    assert person["address_line_2"] == "M. Jean Dupont" and "address_line_1" not in person
+    company = address_lines(PostalAddress("Durand SARL", ("12 rue de la Paix", "75002 Paris")))
+    assert company["address_line_1"] == "Durand SARL" and "address_line_2" not in company
+    with pytest.raises(LetterRejected) as too_long:
+        address_lines(PostalAddress("x " * 20, ("12 rue de la Paix", "75002 Paris"), person=True))
+    assert too_long.value.code == "ADDRESS_LINE_2_TOO_LONG"
+
+
+async def test_a_country_maileva_does_not_serve_is_refused_before_any_call(
+    mail_client: MailevaClient,
+) -> None:
+    assert "RE" in SUPPORTED_COUNTRIES and "BE" not in SUPPORTED_COUNTRIES
+    mail = letter(country="BE")
+    with pytest.raises(UnsupportedCountry) as refused:
+        await mail_client.send(mail)
+    assert refused.value.code == "UNSUPPORTED_COUNTRY" and refused.value.country_code == "BE"
+    assert await sendings_with_key(mail_client, mail.idempotency_key) == []
+    overseas = letter(country="RE")  # La Réunion: served
+    assert await mail_client.send(overseas)
+
+
+def test_custom_ids_fit_the_documented_lengths_and_are_deterministic() -> None:
+    key = "case-0123456789ab/formal_notice/registered_letter"
+    assert len(sending_custom_id(key)) == 38 and len(recipient_custom_id(key)) == 36
+    assert sending_custom_id(key) == sending_custom_id(key)
+    assert sending_custom_id(key) != sending_custom_id(key.replace("formal", "other"))
+    assert recipient_custom_id(key) == sending_custom_id(key)[:36]
+
+
+def test_the_token_endpoint_defaults_to_maileva_connexion_hosts() -> None:
+    sandbox = RegisteredMailSettings(REGISTERED_MAIL_PROVIDER_URL="https://api.sandbox.maileva.net")
+    live = RegisteredMailSettings(REGISTERED_MAIL_PROVIDER_URL="https://api.maileva.com")
+    path = "/auth/realms/services/protocol/openid-connect/token"
+    assert sandbox.token_url == "https://connexion.sandbox.maileva.net" + path
+    assert live.token_url == "https://connexion.maileva.com" + path
+    other = RegisteredMailSettings(REGISTERED_MAIL_PROVIDER_URL="http://127.0.0.1:9")
+    with pytest.raises(ValueError, match="REGISTERED_MAIL_AUTH_URL"):
+        _ = other.token_url
 
 
 @pytest.mark.parametrize(

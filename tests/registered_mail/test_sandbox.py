@@ -105,5 +105,10 @@ async def test_polling_brings_a_letter_up_to_date_without_notifications(
                 )
             )
         ).one()
-    assert row.status == "delivered" and len(row.proofs) == 2
+    assert row.status == "delivered"
+    assert {p["kind"] for p in row.proofs} == {
+        "deposit_proof",
+        "content_proof",
+        "acknowledgement_of_receipt",
+    }
     assert FAST.outcome_after < 5

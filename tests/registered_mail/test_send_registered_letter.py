@@ -15,8 +15,8 @@ from temporalio.testing import ActivityEnvironment
 from activities.channel_activities import ChannelActivities, reference_for
 from activities.channel_requests import ChannelReceipt, ChannelRequest, Recipient
 from activities.registered_mail.dispatch import build_letter
-from activities.registered_mail.maileva_client import MailevaClient, custom_id_for
-from activities.registered_mail.provider import Letter, LetterStatus, Proof
+from activities.registered_mail.maileva_client import MailevaClient, sending_custom_id
+from activities.registered_mail.provider import Letter, LetterStatus, Proof, SendJournal
 from storage.tables import (
     channel_outbox,
     registered_letter_proofs,
@@ -36,8 +36,8 @@ class WorkerDiesAfterTheProviderAccepts:
     def __init__(self, client: MailevaClient) -> None:
         self._client = client
 
-    async def send(self, letter: Letter) -> str:
-        await self._client.send(letter)
+    async def send(self, letter: Letter, journal: SendJournal | None = None) -> str:
+        await self._client.send(letter, journal)
         raise ConnectionResetError("worker lost after the provider accepted the letter")
 
     async def status(self, provider_id: str) -> LetterStatus:
@@ -45,6 +45,34 @@ class WorkerDiesAfterTheProviderAccepts:
 
     async def proofs(self, provider_id: str) -> list[Proof]:
         return await self._client.proofs(provider_id)
+
+
+class LosesTheId:
+    """A journal that "dies" once the provider created the sending, before its id is
+    stored: the narrowest crash window, only a search by custom_id can close it."""
+
+    def __init__(self, inner: SendJournal) -> None:
+        self._inner = inner
+
+    @property
+    def known_id(self) -> str | None:
+        return self._inner.known_id
+
+    @property
+    def maybe_created(self) -> bool:
+        return self._inner.maybe_created
+
+    async def creating(self) -> None:
+        await self._inner.creating()
+
+    async def created(self, provider_id: str) -> None:
+        raise ConnectionResetError("worker lost before the sending id was stored")
+
+
+class WorkerDiesBeforeStoringTheId(WorkerDiesAfterTheProviderAccepts):
+    async def send(self, letter: Letter, journal: SendJournal | None = None) -> str:
+        assert journal is not None
+        return await self._client.send(letter, LosesTheId(journal))
 
 
 def new_case() -> str:
@@ -56,9 +84,9 @@ async def run(activities: ChannelActivities, request: ChannelRequest) -> Channel
 
 
 async def sendings_at_sandbox(client: MailevaClient, key: str) -> list[str]:
-    response = await client._call("GET", "/sendings", params={"count": 500})
-    wanted = custom_id_for(key)
-    return [s["id"] for s in response.json()["sendings"] if s["custom_id"] == wanted]
+    response = await client.call("GET", "/sendings", params={"count": 500})
+    wanted = sending_custom_id(key)
+    return [s["id"] for s in response.json()["sendings"] if s.get("custom_id") == wanted]
 
 
 async def letter_row(engine: AsyncEngine, key: str) -> object:
@@ -83,7 +111,12 @@ async def test_the_letter_is_recorded_then_posted_and_the_reference_is_the_sendi
     row = await letter_row(engine, request.idempotency_key)
     assert row.provider == "maileva" and row.provider_id == receipt.reference  # type: ignore[attr-defined]
     assert row.status == "submitted" and row.case_id == request.case_id  # type: ignore[attr-defined]
-    assert [h["status"] for h in row.status_history] == ["pending", "submitted"]  # type: ignore[attr-defined]
+    assert [h["status"] for h in row.status_history] == [  # type: ignore[attr-defined]
+        "pending",
+        "creating",
+        "created",
+        "submitted",
+    ]
     async with engine.connect() as conn:
         outbox = (
             await conn.execute(
@@ -116,7 +149,8 @@ async def test_a_retry_after_the_worker_died_once_the_provider_accepted_posts_no
     accepted = await sendings_at_sandbox(mail_client, request.idempotency_key)
     assert len(accepted) == 1, "the provider accepted the letter before the crash"
     row = await letter_row(engine, request.idempotency_key)
-    assert row.provider_id is None and row.status == "pending"  # type: ignore[attr-defined]
+    assert row.provider_id == accepted[0], "the id was stored before the letter was submitted"  # type: ignore[attr-defined]
+    assert row.status == "created"  # type: ignore[attr-defined]
 
     healthy = ChannelActivities(engine, registered_mail=mail_client)
     first_retry = await run(healthy, request)
@@ -127,24 +161,50 @@ async def test_a_retry_after_the_worker_died_once_the_provider_accepted_posts_no
     assert row.provider_id == accepted[0] and row.status == "submitted"  # type: ignore[attr-defined]
 
 
-async def test_a_retry_by_header_alone_posts_nothing_more(
-    engine: AsyncEngine, mail_client: MailevaClient, sandbox: object
+async def test_a_death_before_the_id_is_stored_is_recovered_by_its_custom_id(
+    engine: AsyncEngine, mail_client: MailevaClient
 ) -> None:
-    from sandboxes import SandboxHandle
+    request = formal_notice(new_case())
+    crashing = ChannelActivities(engine, registered_mail=WorkerDiesBeforeStoringTheId(mail_client))
+    with pytest.raises(ConnectionResetError):
+        await run(crashing, request)
+    drafts = await sendings_at_sandbox(mail_client, request.idempotency_key)
+    assert len(drafts) == 1, "the provider created the sending before the crash"
+    row = await letter_row(engine, request.idempotency_key)
+    assert row.provider_id is None and row.status == "creating"  # type: ignore[attr-defined]
 
-    assert isinstance(sandbox, SandboxHandle)
-    settings = sandbox.settings().model_copy(update={"lookup_before_create": False})
-    async with MailevaClient(settings) as header_only:
-        request = formal_notice(new_case())
-        crashing = ChannelActivities(
-            engine, registered_mail=WorkerDiesAfterTheProviderAccepts(header_only)
-        )
-        with pytest.raises(ConnectionResetError):
-            await run(crashing, request)
-        receipt = await run(ChannelActivities(engine, registered_mail=header_only), request)
-        assert await sendings_at_sandbox(header_only, request.idempotency_key) == [
-            receipt.reference
-        ]
+    receipt = await run(ChannelActivities(engine, registered_mail=mail_client), request)
+    assert receipt.reference == drafts[0]
+    assert await sendings_at_sandbox(mail_client, request.idempotency_key) == drafts
+    sending = await mail_client.get_sending(drafts[0])
+    assert sending["status"] != "DRAFT" and sending["documents_count"] == 1
+
+
+async def test_a_consumer_is_named_on_address_line_2(
+    engine: AsyncEngine, mail_client: MailevaClient
+) -> None:
+    person = Recipient(name="M. Jean Dupont", address_lines=["12 rue de la Paix", "75002 Paris"])
+    request = formal_notice(new_case(), person, debtor_kind="consumer")
+    receipt = await run(ChannelActivities(engine, registered_mail=mail_client), request)
+    recipient = (await mail_client.list_recipients(receipt.reference))[0]
+    assert recipient["address_line_2"] == "M. Jean Dupont"
+    assert "address_line_1" not in recipient
+
+
+async def test_a_country_the_provider_does_not_serve_is_a_typed_refusal(
+    engine: AsyncEngine, mail_client: MailevaClient
+) -> None:
+    abroad = Recipient(name="Dupont SPRL", address_lines=["Rue Neuve 1", "1000 Bruxelles"])
+    request = formal_notice(new_case(), abroad, debtor_country="BE")
+    with pytest.raises(ApplicationError) as caught:
+        await run(ChannelActivities(engine, registered_mail=mail_client), request)
+    assert caught.value.type == "UnsupportedCountry" and caught.value.non_retryable
+    assert caught.value.details[0]["country"] == "BE"
+    assert "FR" in caught.value.details[0]["supported"]
+    assert await sendings_at_sandbox(mail_client, request.idempotency_key) == []
+    row = await letter_row(engine, request.idempotency_key)
+    assert row.status == "refused"  # type: ignore[attr-defined]
+    assert row.status_history[-1]["code"] == "UnsupportedCountry"  # type: ignore[attr-defined]
 
 
 async def test_without_a_provider_the_letter_is_only_recorded(engine: AsyncEngine) -> None:
