@@ -7,6 +7,9 @@
     documents/NN-step-channel.txt
                            every email of the ledger (headers and body hash) and every
                            document of the other channels (full body), oldest first
+    files/NN-kind-SHA.ext  the e-invoices and e-credit notes as received, oldest first
+                           (a file whose debtor was erased is left out: a note says so and
+                           manifest.json's ``case_files`` still lists its SHA-256)
     manifest.json          each file above with its SHA-256 and size, when and for whom
 
 Files are written in that order, documents sorted by name, each stamped with the
@@ -26,7 +29,13 @@ from typing import Any
 
 from activities.registered_mail.letter_pdf import render_letter_pdf
 from schemas.case import CaseView
-from services.audit.case_records import CaseRecord, EmailRecord, OutboxRecord, ProofRecord
+from services.audit.case_records import (
+    CaseFileRecord,
+    CaseRecord,
+    EmailRecord,
+    OutboxRecord,
+    ProofRecord,
+)
 from services.audit.models import StreamExport
 from services.audit.summary_pdf import SummaryInput, render_summary, when
 
@@ -48,6 +57,8 @@ class DossierInput:
     earlier_runs: list[tuple[str, str]] = field(default_factory=list)
     """(run id, Temporal JSON) of the runs before the latest, oldest first: a long case
     continues as new, and each run's history holds only part of its life."""
+    files: list[CaseFileRecord] = field(default_factory=list)
+    """The e-invoice and e-credit notes as received (content None once the debtor is erased)."""
 
 
 @dataclass(frozen=True)
@@ -158,6 +169,40 @@ def _proofs(data: DossierInput) -> list[tuple[str, bytes]]:
     ]
 
 
+_FILE_SUFFIXES = {"application/pdf": "pdf"}
+ERASED_FILE_NOTE = (
+    "Not included: the debtor's personal data was erased and this file, sealed with the "
+    "debtor's data key, can no longer be read. Its SHA-256 and size, recorded when it was "
+    "received, still identify it."
+)
+
+
+def _case_files(data: DossierInput) -> tuple[list[tuple[str, bytes]], list[dict[str, Any]]]:
+    """The received files (or, once erased, a note in their place) and their listing."""
+    files: list[tuple[str, bytes]] = []
+    listing: list[dict[str, Any]] = []
+    for index, f in enumerate(data.files, start=1):
+        suffix = _FILE_SUFFIXES.get(f.media_type, "xml" if "xml" in f.media_type else "bin")
+        stem = f"files/{index:02d}-{safe_name(f.kind)}-{f.sha256[:12]}"
+        entry: dict[str, Any] = {
+            "kind": f.kind,
+            "media_type": f.media_type,
+            "sha256": f.sha256,
+            "size": f.size,
+            "received_at": f.received_at.astimezone(UTC).isoformat(),
+        }
+        if f.content is not None:
+            entry["path"] = f"{stem}.{suffix}"
+            files.append((entry["path"], f.content))
+        else:
+            entry["path"] = None
+            entry["note"] = ERASED_FILE_NOTE
+            note = f"SHA-256: {f.sha256}\nSize: {f.size}\n\n{ERASED_FILE_NOTE}\n"
+            files.append((f"{stem}.erased.txt", note.encode("utf-8")))
+        listing.append(entry)
+    return files, listing
+
+
 def build_dossier(data: DossierInput) -> Dossier:
     """The ZIP, its manifest and its SHA-256."""
     summary = render_summary(
@@ -183,6 +228,8 @@ def build_dossier(data: DossierInput) -> Dossier:
         *_documents(data),
         *_proofs(data),
     ]
+    kept, case_files = _case_files(data)
+    files += kept
     manifest = {
         "case_id": data.case.case_id,
         "invoice_number": data.case.invoice_number,
@@ -197,6 +244,7 @@ def build_dossier(data: DossierInput) -> Dossier:
             {"path": path, "sha256": hashlib.sha256(content).hexdigest(), "size": len(content)}
             for path, content in files
         ],
+        "case_files": case_files,
     }
     files.append(("manifest.json", _json_bytes(manifest)))
     at = data.generated_at.astimezone(UTC)

@@ -50,10 +50,15 @@ ErpOrOperator = require(Role.erp, Role.operator)
 Erp = require(Role.erp)
 
 
-async def _send(runtime: Runtime, principal: Principal, case_id: str, event: Any) -> CaseAck:
+async def _send(
+    runtime: Runtime, principal: Principal, case_id: str, event: Any, update_id: str | None = None
+) -> CaseAck:
+    """``update_id``: a deterministic id makes a repeat of the same write answer the first
+    result instead of applying twice (an e-credit note's file hash, say)."""
     event = attributed(event, principal)
     handle = await case_handle(runtime, principal.tenant, case_id)
-    case = await case_update(runtime, handle, "apply_event", CaseEventEnvelope(event=event))
+    envelope = CaseEventEnvelope(event=event)
+    case = await case_update(runtime, handle, "apply_event", envelope, update_id=update_id)
     return ack(case)
 
 

@@ -7,10 +7,14 @@ is tried, so the JSON route, its validation and its schema stay exactly as they 
 
 from __future__ import annotations
 
+import logging
+import re
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.routing import APIRoute
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.routing import Match
@@ -23,14 +27,19 @@ from inbound.einvoice.parse import MEDIA_TYPES, einvoice_media_type, parse_einvo
 from inbound.einvoice.seller import check_seller_siren
 from schemas.case import CaseCreated
 from schemas.invoice import InvoiceIn
-from services.api.acks import CaseAck
-from services.api.case_access import case_handle
+from services.api.acks import CaseAck, ack
+from services.api.case_access import case_handle, case_state
 from services.api.case_ids import case_id_for
 from services.api.deps import ErpPrincipal, Runtime, RuntimeDep
 from services.api.errors import ApiError, ErrorResponse
 from services.api.intake import register_invoice
 from services.api.keys import Principal
 from services.api.routers.case_events import _send as send_case_event
+from services.audit.case_records import FILE_PURPOSE
+from storage.debtor_vault import DebtorErased
+from storage.tables import case_files, cases
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/v1", tags=["erp"])
 
@@ -70,19 +79,83 @@ CASE_LINKS: dict[str, Any] = {
 
 MAX_EINVOICE_BYTES = 10 * 1024 * 1024
 """Largest e-invoice body read (a Factur-X PDF with its pages); larger is 413."""
-TENANT_SIREN: str | None = None
-"""HOOK: the tenant's SIREN, to check the seller (BT-30) against. There is no tenant SIREN
-setting yet: wire it here from the tenant's configuration (services/config.py) once it exists;
-None skips the check."""
+_SIREN = re.compile(r"^[0-9]{9}$")
+
+
+def parse_tenant_sirens(spec: str) -> dict[str, str]:
+    """`tenant:siren,...` (RECOUVRE_TENANT_SIRENS): the SIREN each creditor invoices under;
+    spaces and dots inside a SIREN are ignored ("732 829 320")."""
+    sirens: dict[str, str] = {}
+    for raw in spec.split(","):
+        entry = raw.strip()
+        if not entry:
+            continue
+        tenant, sep, siren = entry.partition(":")
+        siren = re.sub(r"[ .]", "", siren)
+        if not (sep and tenant.strip() and _SIREN.match(siren)):
+            raise ValueError(f"RECOUVRE_TENANT_SIRENS: {entry!r} is not tenant:siren (9 digits)")
+        sirens[tenant.strip()] = siren
+    return sirens
 
 
 async def keep_original(
-    runtime: Runtime, tenant: str, case_id: str, original: OriginalFile
-) -> None:
-    """HOOK: store the e-invoice as received (``original.content``, its ``sha256`` and
-    ``media_type``) as a document of case ``case_id``; called once the invoice is registered
-    (or the credit note applied), and again on a retry of the same file (same sha256)."""
-    return None
+    runtime: Runtime, tenant: str, case_id: str, original: OriginalFile, kind: str = "einvoice"
+) -> bool:
+    """Store the e-invoice (``kind`` einvoice) or credit note (credit_note) as received, a
+    document of case ``case_id`` keyed by its SHA-256: the same file again is stored once.
+    The file names the buyer, so it is sealed with the case's debtor's data key (purpose
+    "file"). Returns whether a row was written (False: already kept, or debtor erased)."""
+    async with runtime.engine.begin() as conn:
+        invoice = (
+            await conn.execute(
+                select(cases.c.invoice).where(cases.c.case_id == case_id, cases.c.tenant == tenant)
+            )
+        ).scalar_one()
+        debtor = invoice.get("debtor") or {}
+        debtor_id: str | None = debtor.get("debtor_id")
+        content = original.content
+        if debtor_id is not None:
+            try:
+                key = await runtime.debtors.data_key(conn, tenant, debtor_id)
+            except DebtorErased:
+                # Nothing personal may be stored for an erased debtor; the case is closed.
+                log.warning("case %s: debtor erased, file %s not kept", case_id, original.sha256)
+                return False
+            content = runtime.debtors.seal_with(key, tenant, debtor_id, FILE_PURPOSE, content)
+        inserted = await conn.execute(
+            insert(case_files)
+            .values(
+                tenant=tenant,
+                case_id=case_id,
+                sha256=original.sha256,
+                media_type=original.media_type,
+                kind=kind,
+                size=len(original.content),
+                content=content,
+                debtor_id=debtor_id,
+            )
+            .on_conflict_do_nothing(index_elements=["case_id", "sha256"])
+            .returning(case_files.c.sha256)
+        )
+        return inserted.first() is not None
+
+
+async def _kept(runtime: Runtime, tenant: str, case_id: str, sha256: str) -> bool:
+    async with runtime.reads.connect() as conn:
+        found = await conn.execute(
+            select(case_files.c.sha256).where(
+                case_files.c.case_id == case_id,
+                case_files.c.tenant == tenant,
+                case_files.c.sha256 == sha256,
+            )
+        )
+        return found.first() is not None
+
+
+def credit_note_update_id(case_id: str, sha256: str) -> str:
+    """The apply_event update id of an e-credit note: the same file sent again (a retry, a
+    second upload) is the same update, which Temporal answers without applying it twice."""
+    return f"credit-note-file:{case_id}:{sha256}"
 
 
 class _EInvoiceRoute(APIRoute):
@@ -110,29 +183,37 @@ async def _apply_credit_note(
 ) -> CaseAck:
     case_id = case_id_for(principal.tenant, credit.invoice_number)
     try:
-        await case_handle(runtime, principal.tenant, case_id)
+        handle = await case_handle(runtime, principal.tenant, case_id)
     except ApiError as err:
         if err.status != 404:
             raise
         message = f"no case for invoice {credit.invoice_number!r}: register the invoice first"
         raise _one(Problem(document.where("BT-25"), message)) from None
+    sha256 = document.original.sha256
+    if await _kept(runtime, principal.tenant, case_id, sha256):
+        # Kept only once applied: this file's credit is in the balance already (the update
+        # id alone would not say so after the workflow continued as new, or once closed).
+        return ack(await case_state(runtime, handle))
     try:
-        # The same path as POST /v1/cases/{case_id}/credit-notes (recordCreditNote).
-        acked = await send_case_event(runtime, principal, case_id, credit.event)
+        # The same path as POST /v1/cases/{case_id}/credit-notes (recordCreditNote), under
+        # an update id of the file's hash: a concurrent or retried post applies once.
+        acked = await send_case_event(
+            runtime, principal, case_id, credit.event, credit_note_update_id(case_id, sha256)
+        )
     except ApiError as err:
         fields = [d.get("field") for d in err.details or [] if isinstance(d, dict)]
         if err.status != 422 or fields != ["amount"]:
             raise
         raise _one(Problem(document.where("BT-115"), err.details[0]["message"])) from None
-    await keep_original(runtime, principal.tenant, case_id, document.original)
+    await keep_original(runtime, principal.tenant, case_id, document.original, "credit_note")
     return acked
 
 
 def _read(
-    content: bytes, media_type: str, query: dict[str, str]
+    content: bytes, media_type: str, query: dict[str, str], siren: str | None
 ) -> tuple[EInvoice, InvoiceIn | CreditNoteFor]:
     document = parse_einvoice(content, media_type)
-    check_seller_siren(document, TENANT_SIREN)
+    check_seller_siren(document, siren)
     if document.is_credit_note:
         return document, to_credit_note(document)
     return document, to_invoice(document, query)
@@ -153,7 +234,8 @@ async def post_einvoice(
     query = dict(request.query_params)
     try:
         # PDF and XSD work is CPU-bound: off the event loop, so other requests keep flowing.
-        document, intent = await run_in_threadpool(_read, content, media_type, query)
+        siren = runtime.tenant_sirens.get(principal.tenant)
+        document, intent = await run_in_threadpool(_read, content, media_type, query, siren)
     except EInvoiceRejected as err:
         raise _refused(err) from None
     if isinstance(intent, CreditNoteFor):
