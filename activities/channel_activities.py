@@ -37,9 +37,11 @@ from activities.channel_templates import (
     MissingContextKeys,
     render_channel,
 )
+from activities.debtor_resolution import resolved_channel
 from activities.partners import PartnerClient, handoff_to_partner
 from activities.registered_mail.dispatch import post_registered_letter
 from activities.registered_mail.provider import RegisteredMailProvider
+from storage.debtor_vault import DebtorVault
 from storage.tables import channel_outbox
 
 CHANNEL_LABELS: dict[str, str] = {
@@ -104,9 +106,12 @@ class ChannelActivities:
         *,
         registered_mail: RegisteredMailProvider | None = None,
         partners: PartnerClient | None = None,
+        vault: DebtorVault | None = None,
     ) -> None:
-        """Without a provider or partner client, the channel only records what it would send."""
+        """Without a provider or partner client, the channel only records what it would send.
+        ``vault`` opens the identity of debtors that requests name by id."""
         self._engine = engine
+        self._vault = vault
         self._registered_mail = registered_mail
         self._partners = partners
 
@@ -122,10 +127,14 @@ class ChannelActivities:
         With a provider, the recorded letter is then posted through it, once per key
         (activities/registered_mail/dispatch.py), and the provider's sending id becomes the
         receipt's reference; without one, the letter is only recorded."""
-        receipt = await self._record(request, "registered_letter", partners={None})
+        receipt, resolved = await self._record_resolved(
+            request, "registered_letter", partners={None}
+        )
         if self._registered_mail is None:
             return receipt
-        return await post_registered_letter(self._engine, self._registered_mail, request, receipt)
+        return await post_registered_letter(
+            self._engine, self._registered_mail, resolved, receipt, self._vault
+        )
 
     @activity.defn(name="create_phone_task")
     async def create_phone_task(self, request: ChannelRequest) -> ChannelReceipt:
@@ -137,10 +146,14 @@ class ChannelActivities:
         """The case handed to an agency, or to a commissaire de justice (small claims or
         enforcement); ``request.partner`` says which. With a partner client, the package is
         sent over HTTP once per idempotency key and the partner's reference is returned."""
-        receipt = await self._record(request, "handoff", partners=_HANDOFF_PARTNERS)
+        receipt, resolved = await self._record_resolved(
+            request, "handoff", partners=_HANDOFF_PARTNERS
+        )
         if self._partners is None or not self._partners.supports(request.partner or ""):
             return receipt
-        return await handoff_to_partner(self._engine, self._partners, request, receipt)
+        return await handoff_to_partner(
+            self._engine, self._partners, resolved, receipt, self._vault
+        )
 
     @activity.defn(name="prepare_court_file")
     async def prepare_court_file(self, request: ChannelRequest) -> ChannelReceipt:
@@ -158,15 +171,33 @@ class ChannelActivities:
         channel: ChannelName,
         partners: Collection[PartnerKind | None],
     ) -> ChannelReceipt:
-        """Render and record ``request`` unless its idempotency key was recorded before.
+        receipt, _ = await self._record_resolved(request, channel, partners)
+        return receipt
+
+    async def _record_resolved(
+        self,
+        request: ChannelRequest,
+        channel: ChannelName,
+        partners: Collection[PartnerKind | None],
+    ) -> tuple[ChannelReceipt, ChannelRequest]:
+        """Render and record ``request`` unless its idempotency key was recorded before;
+        also return the request with the debtor's identity filled in (for the provider).
 
         The insert and the locked read share one transaction: of racing attempts one inserts,
         the others wait for it on the key and then read its row, so exactly one row exists.
+        The row keeps the request's recipient as the case names it (``debtor:<id>``) and,
+        for such a debtor, the rendered document sealed with the debtor's data key.
         """
-        self._check(request, channel, partners)
-        body = self._render(request)
-        body_hash = hashlib.sha256(body.encode()).hexdigest()
         async with self._engine.begin() as conn:
+            resolved = await resolved_channel(self._vault, conn, request)
+            self._check(resolved, channel, partners)
+            body = self._render(resolved)
+            body_hash = hashlib.sha256(body.encode()).hexdigest()
+            stored = body
+            if request.debtor_id is not None and self._vault is not None:
+                stored = await self._vault.seal_text(
+                    conn, request.tenant, request.debtor_id, "outbox", body
+                )
             inserted = (
                 await conn.execute(
                     insert(channel_outbox)
@@ -178,7 +209,7 @@ class ChannelActivities:
                         template=request.template,
                         partner=request.partner,
                         recipient=request.recipient.model_dump(mode="json"),
-                        body=body,
+                        body=stored,
                         body_sha256=body_hash,
                         reference=reference_for(request.idempotency_key),
                         status="recorded",
@@ -215,7 +246,7 @@ class ChannelActivities:
             recorded_at=row.created_at,
             duplicate=duplicate,
             summary=summary_line(row.channel, row.template, row.partner, recipient),
-        )
+        ), resolved
 
     @staticmethod
     def _check(

@@ -25,6 +25,9 @@ class Recipient(BaseModel):
     name: str
     email: str | None = None
     address_lines: list[str] = Field(default_factory=list)
+    debtor_id: str | None = None
+    """Set (with ``name`` ``debtor:<id>`` and no contact) when the recipient is the debtor
+    of a case that keeps its identity in the vault: the activity fills the rest in."""
 
 
 class ChannelRequest(BaseModel):
@@ -40,6 +43,9 @@ class ChannelRequest(BaseModel):
     recipient: Recipient
     partner: PartnerKind | None = None
     context: dict[str, str] = Field(default_factory=dict)
+    debtor_id: str | None = None
+    """The case's debtor, whose name and address the activity adds to ``context``
+    (activities/debtor_contact.py); None when the context already holds them."""
 
 
 class ChannelReceipt(BaseModel):

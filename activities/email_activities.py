@@ -9,6 +9,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from email.message import EmailMessage
 from email.utils import format_datetime
 
@@ -21,10 +22,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.debtor_resolution import resolved_email
 from activities.email_layout import html_body, payment_url, text_body
 from activities.email_request import EmailReceipt, EmailRequest
 from activities.email_templates import RenderedEmail, french_amount, french_date, render_email
+from activities.grouped_email_request import GroupedEmailRequest
 from activities.registered_mail.letter_pdf import render_letter_pdf
+from storage.debtor_vault import DebtorVault
 from storage.tables import channel_outbox, deliveries
 
 SENDING, SENT, RESENT = "sending", "sent", "resent"
@@ -58,9 +62,13 @@ def message_id_for(idempotency_key: str, domain: str) -> str:
 class EmailActivities:
     """Activities of the email channel, given their SMTP relay and database in the constructor."""
 
-    def __init__(self, smtp: SmtpSettings, engine: AsyncEngine) -> None:
+    def __init__(
+        self, smtp: SmtpSettings, engine: AsyncEngine, vault: DebtorVault | None = None
+    ) -> None:
+        """``vault`` opens the debtor's address for requests that name the debtor by id."""
         self._smtp = smtp
         self._engine = engine
+        self._vault = vault
 
     @activity.defn(name="send_email")
     async def send_email(self, request: EmailRequest) -> EmailReceipt:
@@ -73,6 +81,9 @@ class EmailActivities:
         those two commits leaves ``sending``, and its retry sends again with the same
         Message-ID and records ``resent`` (see docs/architecture.md, exactly-once).
         """
+        shown_as = request.to  # what the case records: a placeholder for vault debtors
+        async with self._engine.connect() as conn:
+            request = await resolved_email(self._vault, conn, request)
         try:
             rendered = render_email(request.template, self._context(request))
         except LookupError as err:  # a policy naming a missing template: retrying cannot help
@@ -81,9 +92,103 @@ class EmailActivities:
         async with self._engine.connect() as conn:
             await _lock_key(conn, request.idempotency_key)
             try:
-                return await self._send_locked(conn, request, rendered, domain)
+                receipt = await self._send_locked(conn, request, rendered, domain)
+                return receipt.model_copy(update={"recipient": shown_as})
             finally:
                 await _unlock_key(conn, request.idempotency_key)
+
+    @activity.defn(name="send_grouped_email")
+    async def send_grouped_email(self, request: GroupedEmailRequest) -> EmailReceipt:
+        """One message to a debtor listing several invoices' reminders, once per key.
+
+        The message is sent under its own key (``<debtor>/contact/<n>``) with the same
+        ledger protocol as ``send_email``; then each invoice's reminder is recorded under
+        its own key (``<case>/<step>``) with the same Message-ID, so every case's dossier
+        holds the message and a later send under an invoice's key finds it already sent."""
+        first = request.items[0]
+        async with self._engine.connect() as conn:
+            resolved = await resolved_email(self._vault, conn, first)
+        context: dict[str, object] = {
+            **self._context(resolved),
+            "items": [self._item(item, amounts) for item, amounts in self._paired(request)],
+            "balance_total": french_amount(
+                sum((item.balance for item in request.items), Decimal(0)), first.currency
+            ),
+            "total": french_amount(
+                sum(request.line_totals, Decimal(0))
+                if request.line_totals
+                else sum((item.balance for item in request.items), Decimal(0)),
+                first.currency,
+            ),
+        }
+        try:
+            rendered = render_email(request.template, context)
+        except LookupError as err:
+            raise ApplicationError(str(err), type="TemplateNotFound", non_retryable=True) from err
+        carrier = resolved.model_copy(
+            update={"idempotency_key": request.idempotency_key, "step": "grouped"}
+        )
+        domain = self._smtp.sender.rpartition("@")[2] or "recouvre.local"
+        async with self._engine.connect() as conn:
+            await _lock_key(conn, request.idempotency_key)
+            try:
+                receipt = await self._send_locked(conn, carrier, rendered, domain)
+            finally:
+                await _unlock_key(conn, request.idempotency_key)
+        await self._record_items(request, carrier, rendered, receipt)
+        return receipt.model_copy(update={"recipient": first.to})
+
+    @staticmethod
+    def _paired(request: GroupedEmailRequest) -> list[tuple[EmailRequest, dict[str, str]]]:
+        amounts = [*request.amounts, *([{}] * (len(request.items) - len(request.amounts)))]
+        return list(zip(request.items, amounts, strict=True))
+
+    @staticmethod
+    def _item(item: EmailRequest, amounts: dict[str, str]) -> dict[str, str]:
+        balance = french_amount(item.balance, item.currency)
+        return {
+            "invoice_number": item.invoice_number,
+            "issue_date": french_date(item.issue_date),
+            "due_date": french_date(item.due_date),
+            "balance": balance,
+            "penalties": amounts.get("penalties", ""),
+            "indemnity": amounts.get("indemnity", ""),
+            "total": amounts.get("total", "") or balance,
+        }
+
+    async def _record_items(
+        self,
+        request: GroupedEmailRequest,
+        carrier: EmailRequest,
+        rendered: RenderedEmail,
+        receipt: EmailReceipt,
+    ) -> None:
+        """Each invoice's row in the ledger, as sent by the grouped message (idempotent)."""
+        body_hash = hashlib.sha256(rendered.body.encode()).hexdigest()
+        async with self._engine.begin() as conn:
+            recipient, body = carrier.to, rendered.body
+            if self._vault is not None and request.items[0].debtor_id is not None:
+                seal, debtor = self._vault.seal_text, request.items[0].debtor_id
+                recipient = await seal(conn, request.tenant, debtor, "mail", recipient)
+                body = await seal(conn, request.tenant, debtor, "mail", body)
+            for item in request.items:
+                await conn.execute(
+                    insert(deliveries)
+                    .values(
+                        idempotency_key=item.idempotency_key,
+                        case_id=item.case_id,
+                        step=item.step,
+                        channel="email",
+                        recipient=recipient,
+                        subject=rendered.subject,
+                        message_id=receipt.message_id,
+                        body_sha256=body_hash,
+                        body=body,
+                        status=RESENT if receipt.resent else SENT,
+                        sent_at=receipt.sent_at,
+                    )
+                    .on_conflict_do_nothing(index_elements=["idempotency_key"])
+                )
 
     async def _send_locked(
         self, conn: AsyncConnection, request: EmailRequest, rendered: RenderedEmail, domain: str
@@ -108,7 +213,7 @@ class EmailActivities:
         sent_at = datetime.now(UTC)
         message = self._message(request, rendered.subject, rendered.body, message_id, sent_at)
         if request.attach_document:
-            await self._attach(conn, message, request.attach_document, request.invoice_number)
+            await self._attach(conn, message, request, request.attach_document)
             await conn.commit()
         async with self._session() as smtp:
             content = await self._envelope(smtp, message)  # MAIL, RCPT: refusable
@@ -144,15 +249,21 @@ class EmailActivities:
         message_id: str,
     ) -> None:
         """Commit the row as ``sending`` (the message is about to go out)."""
+        recipient, body = request.to, rendered.body
+        if request.debtor_id is not None and self._vault is not None:
+            # The mail copy is the debtor's personal data: sealed with its data key.
+            seal = self._vault.seal_text
+            recipient = await seal(conn, request.tenant, request.debtor_id, "mail", recipient)
+            body = await seal(conn, request.tenant, request.debtor_id, "mail", body)
         values = {
             "case_id": request.case_id,
             "step": request.step,
             "channel": "email",
-            "recipient": request.to,
+            "recipient": recipient,
             "subject": rendered.subject,
             "message_id": message_id,
             "body_sha256": hashlib.sha256(rendered.body.encode()).hexdigest(),
-            "body": rendered.body,
+            "body": body,
         }
         await conn.execute(
             insert(deliveries)
@@ -228,7 +339,7 @@ class EmailActivities:
         return message
 
     async def _attach(
-        self, conn: AsyncConnection, message: EmailMessage, key: str, invoice_number: str
+        self, conn: AsyncConnection, message: EmailMessage, request: EmailRequest, key: str
     ) -> None:
         """Attach a channel document as the PDF the debtor also receives by post."""
         row = (
@@ -239,8 +350,14 @@ class EmailActivities:
         if row is None:  # the letter's own step failed: send the email without it, say so
             activity.logger.warning("document %s not found; email sent without attachment", key)
             return
+        invoice_number = request.invoice_number
+        body = row.body
+        if self._vault is not None:
+            body = await self._vault.open_text(
+                conn, request.tenant, request.debtor_id, "outbox", body
+            )
         pdf = render_letter_pdf(
-            row.body, title=f"{row.step} {invoice_number}", reference=row.reference,
+            body, title=f"{row.step} {invoice_number}", reference=row.reference,
             created_at=row.created_at,
         )  # fmt: skip
         message.add_attachment(

@@ -24,6 +24,9 @@ class EmailRequest(BaseModel):
     amount_due: Balance
     balance: Balance
     currency: str
+    debtor_id: str | None = None
+    """When set, ``to`` and ``debtor_name`` are placeholders: the activity reads the
+    debtor's address and name from the vault (activities/debtor_contact.py)."""
     attach_document: str | None = None
     """Idempotency key of a channel document (e.g. the statement letter) to attach as PDF."""
 

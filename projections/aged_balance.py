@@ -41,6 +41,8 @@ class AgedBuckets(BaseModel):
 class DebtorAging(AgedBuckets):
     debtor_name: str | None
     debtor_siren: str | None
+    debtor_id: str | None = None
+    """The debtor account; its name and SIREN are filled in by the API from the vault."""
 
 
 class AgedBalanceReport(BaseModel):
@@ -71,12 +73,16 @@ def _aging_query(tenant: str, as_of: date) -> Any:
     def bucket(condition: Any) -> Any:
         return func.coalesce(func.sum(amount).filter(condition), ZERO)
 
-    # A debtor is its SIREN when it has one (names vary between invoices), else its name.
-    debtor_key = func.coalesce(case_list.c.debtor_siren, func.lower(case_list.c.debtor_name))
+    # A debtor is its account when it has one; before the accounts, its SIREN when it has
+    # one (names vary between invoices), else its name.
+    debtor_key = func.coalesce(
+        case_list.c.debtor_id, case_list.c.debtor_siren, func.lower(case_list.c.debtor_name)
+    )
     return (
         select(
             func.min(case_list.c.debtor_name).label("debtor_name"),
             func.min(case_list.c.debtor_siren).label("debtor_siren"),
+            func.min(case_list.c.debtor_id).label("debtor_id"),
             bucket(late <= 0).label("not_due"),
             bucket(and_(late >= 1, late <= 30)).label("days_1_30"),
             bucket(and_(late >= 31, late <= 60)).label("days_31_60"),

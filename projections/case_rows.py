@@ -113,6 +113,9 @@ class CaseRow:
     next_action_on: date | None = None
     debtor_name: str | None = None
     debtor_siren: str | None = None
+    debtor_id: str | None = None
+    """The debtor account (cases opened since the debtor accounts; their name is in the
+    vault, not here)."""
 
 
 class Movement(NamedTuple):

@@ -4,6 +4,7 @@ GET /v1/cases/{case_id}; neither waits on a worker."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -143,3 +144,17 @@ async def cases_awaiting_approval(
                     )
                 )
     return sorted(waiting, key=lambda item: item.since)
+
+
+async def debtor_case_views(
+    conn: AsyncConnection, tenant: str, debtor_ids: Sequence[str] | None = None
+) -> list[CaseView]:
+    """The views of the tenant's cases that name their debtor by id (all such cases, or
+    those of ``debtor_ids``), oldest case first."""
+    debtor = case_views.c.view["debtor_id"].astext
+    query = select(case_views.c.view).where(case_views.c.tenant == tenant, debtor.is_not(None))
+    if debtor_ids is not None:
+        query = query.where(debtor.in_(list(debtor_ids)))
+    rows = await conn.execute(query.order_by(case_views.c.case_id))
+    views = [CaseView.model_validate(row.view) for row in rows]
+    return sorted(views, key=lambda v: (v.opened_at, v.case_id))

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from sqlalchemy import ColumnElement, Date, Integer, bindparam, case, func, null, select
+from sqlalchemy import ColumnElement, Date, Integer, bindparam, case, func, null, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from projections.calendar import today
@@ -77,6 +78,7 @@ class CaseListItem(BaseModel):
     invoice_number: str
     debtor_name: str | None
     debtor_siren: str | None
+    debtor_id: str | None = None
     currency: str
     issue_date: date
     due_date: date
@@ -112,13 +114,16 @@ def days_overdue(as_of: date) -> ColumnElement[Any]:
     )
 
 
-def _conditions(tenant: str, query: CaseQuery, as_of: date) -> list[ColumnElement[bool]]:
+def _conditions(
+    tenant: str, query: CaseQuery, as_of: date, debtor_ids: Sequence[str] = ()
+) -> list[ColumnElement[bool]]:
     c = case_list.c
     found = [c.tenant == tenant]
     if query.stage:
         found.append(c.stage.in_([s.value for s in query.stage]))
     if query.debtor is not None:
-        found.append(c.debtor_name.icontains(query.debtor, autoescape=True))
+        by_name = c.debtor_name.icontains(query.debtor, autoescape=True)
+        found.append(or_(by_name, c.debtor_id.in_(debtor_ids)) if debtor_ids else by_name)
     if query.min_balance is not None:
         found.append(c.balance >= query.min_balance)
     if query.max_balance is not None:
@@ -155,10 +160,14 @@ def _order(sort: str, as_of: date) -> list[Any]:
     return [ordered.nulls_last(), case_list.c.case_id]  # the id makes pages stable
 
 
-async def list_cases(engine: AsyncEngine, tenant: str, query: CaseQuery) -> CaseListPage:
-    """One page of ``tenant``'s cases matching ``query``, and how many match in all."""
+async def list_cases(
+    engine: AsyncEngine, tenant: str, query: CaseQuery, debtor_ids: Sequence[str] = ()
+) -> CaseListPage:
+    """One page of ``tenant``'s cases matching ``query``, and how many match in all.
+    ``debtor_ids``: the debtors whose (encrypted) name matches ``query.debtor``, found by
+    the caller in the vault; the rows of older cases match on their name column."""
     as_of = query.as_of or today()
-    where = _conditions(tenant, query, as_of)
+    where = _conditions(tenant, query, as_of, debtor_ids)
     page = (
         select(case_list, days_overdue(as_of).label("days_overdue"))
         .where(*where)

@@ -399,10 +399,10 @@ async def _fold(
     changed = [row for case_id, row in touched.items() if case_id in existing]
     if opened:  # the debtor comes from `cases` at once when its row is there
         found = await conn.execute(_DEBTORS, {"case_ids": [row.case_id for row in opened]})
-        debtors = {(case_id, tenant): (name, siren) for case_id, tenant, name, siren in found}
+        debtors = {(case_id, tenant): rest for case_id, tenant, *rest in found}
         for row in opened:
             if (row.case_id, row.tenant) in debtors:
-                row.debtor_name, row.debtor_siren = debtors[row.case_id, row.tenant]
+                row.debtor_name, row.debtor_siren, row.debtor_id = debtors[row.case_id, row.tenant]
     return _Folded(records[-1].log_position, opened, changed, movements)
 
 
@@ -440,7 +440,8 @@ _UPDATE_CASES = text(
     + ", ".join(f"{n} = excluded.{n}" for n in _CASE_COLUMNS if n != "case_id")
 )
 _DEBTORS = text(
-    "SELECT case_id, tenant, invoice->'debtor'->>'name', invoice->'debtor'->>'siren'"
+    "SELECT case_id, tenant, invoice->'debtor'->>'name', invoice->'debtor'->>'siren',"
+    " invoice->'debtor'->>'debtor_id'"
     f" FROM {cases.name} WHERE case_id = ANY(CAST(:case_ids AS text[]))"
 )
 
@@ -494,7 +495,8 @@ def _cases_text(rows: Sequence[CaseRow], days: _Days) -> str:
             f"\t{_NULL if r.last_action_on is None else days[r.last_action_on]}"
             f"\t{_NULL if r.next_action_on is None else days[r.next_action_on]}"
             f"\t{_NULL if r.debtor_name is None else r.debtor_name}"
-            f"\t{_NULL if r.debtor_siren is None else r.debtor_siren}\n"
+            f"\t{_NULL if r.debtor_siren is None else r.debtor_siren}"
+            f"\t{_NULL if r.debtor_id is None else r.debtor_id}\n"
             for r in rows
         ]
     )
@@ -529,7 +531,7 @@ _CASE_COLUMNS_IN_TEXT = (
     "case_id", "tenant", "invoice_number", "currency", "issue_date", "due_date",
     "amount_due", "balance", "open_balance", "paid", "credited", "stage",
     "registered_position", "updated_position", "outcome", "closed_on", "last_action",
-    "last_action_on", "next_action_on", "debtor_name", "debtor_siren",
+    "last_action_on", "next_action_on", "debtor_name", "debtor_siren", "debtor_id",
 )  # fmt: skip
 """The columns of ``_cases_text``, in its order."""
 _CASE_COPY = _CopyShape(_CASE_COLUMNS_IN_TEXT, _cases_text, CaseRow)
@@ -566,7 +568,8 @@ async def _copy(
 
 
 async def _fill_debtors(conn: AsyncConnection) -> None:
-    """Copy the debtor's name and SIREN from ``cases`` into rows that lack them.
+    """Copy the debtor (its id; for cases opened before the debtor accounts, its name and
+    SIREN) from ``cases`` into rows that lack it.
 
     Not only this batch's rows: the invoice's event can be committed a moment before
     its ``cases`` row, and that case may see no other event for weeks.
@@ -577,9 +580,14 @@ async def _fill_debtors(conn: AsyncConnection) -> None:
         .where(
             and_(
                 case_list.c.debtor_name.is_(None),
+                case_list.c.debtor_id.is_(None),
                 cases.c.case_id == case_list.c.case_id,
                 cases.c.tenant == case_list.c.tenant,
             )
         )
-        .values(debtor_name=debtor["name"].astext, debtor_siren=debtor["siren"].astext)
+        .values(
+            debtor_name=debtor["name"].astext,
+            debtor_siren=debtor["siren"].astext,
+            debtor_id=debtor["debtor_id"].astext,
+        )
     )

@@ -12,7 +12,7 @@ from pydantic.json_schema import SkipJsonSchema
 
 from legal.rates import RateTable
 from schemas.bounds import ApiModel, BoundedDate
-from schemas.invoice import InvoiceIn
+from schemas.debtor import CaseInvoice, DebtorRef
 from schemas.money import Balance, BoundedAmount
 from schemas.policy import Channel, Policy
 
@@ -167,7 +167,9 @@ class CaseStart(BaseModel):
 
     case_id: str
     tenant: str
-    invoice: InvoiceIn
+    invoice: CaseInvoice
+    """The invoice with its debtor as a ``DebtorRef`` (the whole ``Debtor`` in cases opened
+    before the debtor accounts)."""
     policy: Policy
     opened_at: datetime
     rates: RateTable | None = None
@@ -237,6 +239,10 @@ class CaseView(BaseModel):
     view_revision: int = 0
     """How many times the workflow has published this view to the read model (table
     ``case_views``); a late retry of an older publication never overwrites a newer one."""
+    debtor_id: str | None = None
+    """The debtor (GET /v1/debtors/{debtor_id}); None for cases opened before the debtor
+    accounts. ``debtor_name`` is then empty in the workflow: reads fill it in from the
+    debtor's record."""
     approvals: list[ApprovalRecord] = Field(default_factory=list)
     """Decisions on the steps that require approval, oldest first (each request is an
     ``approval`` hold; each decision lifts it and is kept here)."""
@@ -245,6 +251,7 @@ class CaseView(BaseModel):
     def opened(cls, start: CaseStart) -> CaseView:
         """The state of a case just opened from its invoice."""
         invoice = start.invoice
+        debtor = invoice.debtor
         return cls(
             case_id=start.case_id,
             tenant=start.tenant,
@@ -253,13 +260,16 @@ class CaseView(BaseModel):
             amount_due=invoice.amount_due,
             balance=invoice.amount_due,
             due_date=invoice.due_date,
-            debtor_name=invoice.debtor.name,
+            debtor_name="" if isinstance(debtor, DebtorRef) else debtor.name,
+            debtor_id=invoice.debtor_id,
             policy_id=start.policy.id,
             policy_version=start.policy.version,
             stage=Stage.amicable,
             opened_at=start.opened_at,
-            debtor_kind=invoice.debtor.kind.value,
-            postal_code=invoice.debtor.address.postal_code,
+            debtor_kind=debtor.kind.value,
+            postal_code=(
+                debtor.postal_code if isinstance(debtor, DebtorRef) else debtor.address.postal_code
+            ),
             rates_version=start.rates.version if start.rates is not None else None,
         )
 

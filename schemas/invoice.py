@@ -54,8 +54,15 @@ class Debtor(ApiModel):
     model_config = ConfigDict(
         extra="forbid",
         str_strip_whitespace=True,
+        # The rule below, stated for clients: a business in France gives its SIREN, a
+        # business abroad its VAT or registration number.
         json_schema_extra={
-            "if": {"properties": {"kind": {"const": "business"}}},
+            "if": {
+                "properties": {
+                    "kind": {"const": "business"},
+                    "address": {"properties": {"country": {"const": "FR"}}},
+                }
+            },
             "then": {"required": ["siren"]},
         },
     )
@@ -69,6 +76,28 @@ class Debtor(ApiModel):
         pattern=r"^[0-9]{3}[ .]?[0-9]{3}[ .]?[0-9]{3}$",
         description="Required for business debtors: 9 digits with a valid Luhn checksum "
         "(spaces or dots between groups allowed, e.g. 732 829 320)",
+    )
+    vat_number: str | None = Field(
+        default=None,
+        min_length=4,
+        max_length=20,
+        pattern=r"^[A-Z]{2}[0-9A-Za-z+*.]{2,18}$",
+        description="Intra-community VAT number (country prefix first): identifies a "
+        "business debtor outside France",
+    )
+    registration_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=40,
+        pattern=r"^[0-9A-Za-z][0-9A-Za-z ./-]*$",
+        description="A foreign business's registration number, when it has no VAT number",
+    )
+    customer_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9][\w./:-]*$",
+        description="The ERP's own customer id: identifies the debtor when it has no SIREN",
     )
     email: Annotated[EmailStr, Field(max_length=254)]
     phone: str | None = Field(
@@ -91,8 +120,15 @@ class Debtor(ApiModel):
 
     @model_validator(mode="after")
     def _siren_for_business(self) -> Debtor:
-        if self.kind is DebtorKind.business and self.siren is None:
-            raise ValueError("siren: required for a business debtor")
+        if self.kind is not DebtorKind.business or self.siren is not None:
+            return self
+        if self.address.country == "FR":
+            raise ValueError("siren: required for a business debtor in France")
+        if self.vat_number is None and self.registration_id is None:
+            raise ValueError(
+                "vat_number: a business debtor outside France gives its VAT number "
+                "or its registration_id"
+            )
         return self
 
 

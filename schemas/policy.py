@@ -92,6 +92,12 @@ class Policy(BaseModel):
         default=timedelta(days=8),
         description="Whole days: a CPC 641-642 deadline from first presentation; else raw time",
     )
+    contact_policy: str = Field(
+        default="fr-contact-standard",
+        pattern=r"^[a-z0-9-]{1,64}$",
+        description="The contact caps, hours and grouping window of the debtor's "
+        "conversation (schemas/contact_policy.py)",
+    )
     promise_grace: timedelta = Field(default=timedelta(days=3))
     instalment_grace: timedelta = Field(default=timedelta(days=5))
     escalation: EscalationRules = Field(default_factory=EscalationRules)

@@ -38,6 +38,12 @@ class Settings(BaseSettings):
         alias="RECOUVRE_TENANT_POLICIES",
         description="A creditor's default policy per debtor kind: tenant:kind=policy,...",
     )
+    tenant_sirens: str = Field(
+        default="",
+        alias="RECOUVRE_TENANT_SIRENS",
+        description="Each creditor's SIREN, tenant:siren,...: an e-invoice's seller (BT-30) "
+        "must be it; a tenant without one is not checked",
+    )
     smtp_host: str = Field(default="", alias="SMTP_HOST")
     smtp_port: int = Field(default=8025, alias="SMTP_PORT")
     smtp_username: str = Field(default="", alias="SMTP_USERNAME")
@@ -128,6 +134,26 @@ class Settings(BaseSettings):
         description="Encrypt every Temporal payload (API, workers and replays alike); "
         "default: on when RECOUVRE_PAYLOAD_KEYS is set or Temporal is the embedded dev "
         "server (make run), off otherwise",
+    )
+    data_keys: str = Field(
+        default="",
+        alias="RECOUVRE_DATA_KEYS",
+        description="Master keys wrapping each debtor's data key: id:base64key (32 bytes), "
+        "comma-separated; the first (or RECOUVRE_DATA_KEY_ID) wraps new keys, every one "
+        "unwraps (rotation: `recouvre debtors rewrap`, docs/data-protection.md). Empty: a "
+        "development key generated once into var/data-keys; production must set it",
+    )
+    data_key_id: str = Field(
+        default="",
+        alias="RECOUVRE_DATA_KEY_ID",
+        description="Which of RECOUVRE_DATA_KEYS wraps new data keys; empty: the first",
+    )
+    debtor_index_key: str = Field(
+        default="",
+        alias="RECOUVRE_DEBTOR_INDEX_KEY",
+        description="Base64 32-byte key of the keyed hash that finds a debtor by its "
+        "identifier (SIREN, VAT, customer id, email) without decrypting; not rotated (a new "
+        "one needs a reindex). Empty: generated once into var/debtor-index-key",
     )
     codec_cors_origins: str = Field(
         default="",

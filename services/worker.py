@@ -12,6 +12,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.channel_activities import ChannelActivities
+from activities.conversation_activities import request_contact
 from activities.email_activities import EmailActivities, SmtpSettings
 from activities.event_activities import EventActivities
 from activities.partners import HttpPartnerClient
@@ -20,6 +21,7 @@ from activities.registered_mail import RegisteredMailSettings, provider_from_set
 from eventstore.store import EventStore
 from projections.projector import run_projector
 from services.config import Settings
+from services.debtor_keys import debtor_vault
 from services.observability.activity_metrics import (
     ActivityMetrics,
     ActivityMetricsInterceptor,
@@ -28,9 +30,10 @@ from services.observability.activity_metrics import (
 )
 from services.temporal_client import connect_temporal
 from workflows.collection_case import CollectionCaseWorkflow
+from workflows.debtor_conversation import DebtorConversationWorkflow
 from workflows.sandbox import workflow_runner
 
-WORKFLOWS = [CollectionCaseWorkflow]
+WORKFLOWS = [CollectionCaseWorkflow, DebtorConversationWorkflow]
 
 
 def smtp_settings(settings: Settings) -> SmtpSettings:
@@ -75,7 +78,8 @@ def build_worker(
     PARTNER_*, or the sandboxes `recouvre run` starts); without them they are only recorded.
     Every activity attempt is counted into ``metrics`` (the process's, unless given).
     """
-    email = EmailActivities(smtp_settings(settings), engine)
+    vault = debtor_vault(settings)
+    email = EmailActivities(smtp_settings(settings), engine, vault)
     mail_settings = registered_mail or RegisteredMailSettings()
     partner_settings = partners or PartnerSettings()
     channels = ChannelActivities(
@@ -84,6 +88,7 @@ def build_worker(
         partners=HttpPartnerClient.from_settings(partner_settings)
         if partner_settings.enabled
         else None,
+        vault=vault,
     )
     return Worker(
         client,
@@ -91,6 +96,8 @@ def build_worker(
         workflows=WORKFLOWS,
         activities=[
             email.send_email,
+            email.send_grouped_email,
+            request_contact,
             *channel_activities(channels),
             *EventActivities(EventStore(engine), engine).activities(),
         ],

@@ -3,8 +3,9 @@
 The Alembic migrations in storage/migrations create them; tests compare these objects with the
 migrated database. Grouped by owner: the service's cases and email ledger (0001, 0007), the
 event store (0002), the channel outbox (0003), the read tables (0004, derived data, emptied and
-refilled by a rebuild), registered mail (0005), partner hand-offs (0006) and the case views
-(0009, the read model the case workflows publish).
+refilled by a rebuild), registered mail (0005), partner hand-offs (0006), the case views
+(0009, the read model the case workflows publish) and the debtors with their data keys (0010,
+the only place a debtor's identity is kept).
 """
 
 from __future__ import annotations
@@ -174,10 +175,12 @@ case_list = Table(
     Column("next_action_on", Date),
     Column("registered_position", BigInteger, nullable=False),
     Column("updated_position", BigInteger, nullable=False),
+    Column("debtor_id", String(40)),
     Index("ix_case_list_tenant_due_date", "tenant", "due_date"),
     Index("ix_case_list_tenant_stage", "tenant", "stage"),
     Index("ix_case_list_tenant_balance", "tenant", "balance"),
     Index("ix_case_list_tenant_next_action", "tenant", "next_action_on"),
+    Index("ix_case_list_tenant_debtor", "tenant", "debtor_id"),
     Index("ix_case_list_debtor_missing", "case_id", postgresql_where=text("debtor_name IS NULL")),
 )
 """One row per case: what the operators' list shows and filters on."""
@@ -335,3 +338,93 @@ never overwrites a newer one); ``position`` is the journal position the view ref
 Written by intake (the opened case, revision 0) and by the ``record_case`` activity; not
 derived from the events, so a projection rebuild leaves it alone.
 """
+
+
+# --- the debtors and their data keys (migration 0010) ---
+
+debtors = Table(
+    "debtors",
+    metadata,
+    Column("tenant", String(64), nullable=False),
+    Column("debtor_id", String(40), nullable=False),
+    Column("lookup", String(64)),
+    Column("identified_by", String(16), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("country", String(2), nullable=False),
+    Column("identity", LargeBinary),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("erased_at", DateTime(timezone=True)),
+    Column("erasure_reason", Text),
+    PrimaryKeyConstraint("tenant", "debtor_id"),
+    Index(
+        "debtors_lookup",
+        "tenant",
+        "lookup",
+        unique=True,
+        postgresql_where=text("lookup IS NOT NULL"),
+    ),
+)
+"""One row per debtor of a tenant. ``identity`` (name, identifiers, email, phone, address)
+is AES-256-GCM ciphertext under the debtor's own data key (``debtor_keys``); ``lookup``
+is a keyed hash (HMAC-SHA256) of the identifier that names the debtor (``identified_by``:
+SIREN, VAT or registration number, the ERP's customer id, else the email), so intake
+finds the debtor without decrypting anyone. Erasure empties ``identity`` and ``lookup``
+and destroys the key; the row stays as a tombstone the cases still point to."""
+
+debtor_keys = Table(
+    "debtor_keys",
+    metadata,
+    Column("tenant", String(64), nullable=False),
+    Column("debtor_id", String(40), nullable=False),
+    Column("wrapped_key", LargeBinary),
+    Column("master_key_id", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("rewrapped_at", DateTime(timezone=True)),
+    Column("destroyed_at", DateTime(timezone=True)),
+    Column("destroyed_reason", Text),
+    PrimaryKeyConstraint("tenant", "debtor_id"),
+)
+"""Each debtor's data key, wrapped (AES-256-GCM) by a master key from RECOUVRE_DATA_KEYS
+(``master_key_id`` says which; rotation rewraps). Everything personal recouvre stores about
+the debtor outside this table is sealed with that key; destroying it (``wrapped_key``
+NULL) makes all of it unreadable at once, append-only event store included."""
+
+debtor_payments = Table(
+    "debtor_payments",
+    metadata,
+    Column("tenant", String(64), nullable=False),
+    Column("debtor_id", String(40), nullable=False),
+    Column("reference", String(100), nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("allocation", JSONB, nullable=False),
+    Column("by", String(100)),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("tenant", "debtor_id", "reference"),
+)
+"""A payment the ERP reported for a debtor without saying which invoices it pays, and how
+it was allocated (C. civ. 1342-10; legal/allocation.py): written before any share is
+applied, so a retry applies the same shares instead of allocating again."""
+
+
+# --- the files a case was opened or changed with (migration 0011) ---
+
+case_files = Table(
+    "case_files",
+    metadata,
+    Column("tenant", String(64), nullable=False),
+    Column("case_id", String(64), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("media_type", String(100), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("content", LargeBinary, nullable=False),
+    Column("debtor_id", String(40)),
+    Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("case_id", "sha256", name="pk_case_files"),
+)
+"""Each e-invoice (``kind`` einvoice) or e-credit note (credit_note) as received, a document
+of the case; ``sha256`` and ``size`` are the received bytes', so the same file posted again
+is stored once. The file names the buyer: when ``debtor_id`` is set, ``content`` is sealed
+(AES-256-GCM, purpose "file") with that debtor's data key and becomes unreadable once the
+debtor is erased, its hash still proving what was received."""

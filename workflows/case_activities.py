@@ -6,44 +6,40 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.channel_activities import ChannelActivities
     from activities.channel_requests import ChannelReceipt, ChannelRequest, Recipient
+    from activities.conversation_activities import request_contact
+    from activities.conversation_requests import (
+        ContactOutcome,
+        ContactRequest,
+        ConversationStart,
+    )
     from activities.email_activities import EmailActivities
     from activities.email_request import EmailRequest
     from activities.event_activities import EventActivities
     from activities.event_requests import AppendCaseEvents, RecordCase
-    from schemas.case import ActionRecord, CaseView
+    from schemas.case import ActionRecord, CaseView, Stage
+    from schemas.contact_policy import contact_policy_for
     from schemas.policy import Channel, PolicyStep
     from workflows import case_reducer as reducer
     from workflows import facts
     from workflows.case_base import CaseWorkflowBase
+    from workflows.retry_policies import APPEND_RETRY, RETRY, failure_detail
     from workflows.step_requests import PARTNERS, channel_request, partner_recipient, recipient
 
-# Outside actions retry without an attempt limit while the fault may pass (each attempt
-# carries the same idempotency key, so nothing is done twice); an error a retry cannot fix
-# is non-retryable, and the step stops with a StepFailed fact instead of being skipped.
-RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=5),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=10),
-    maximum_attempts=0,
-    non_retryable_error_types=["InvalidRecipient", "TemplateNotFound", "WrongChannel"],
-)
-# Appending facts is idempotent (event ids from the case and journal index): it retries
-# until the store takes them, and the timeline waits rather than moving on without them.
-APPEND_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=5),
-    maximum_attempts=0,
-)
+HOURS_SLACK = timedelta(days=4)
+"""Longest a contact may wait for the allowed hours (a weekend and two holidays)."""
+CONTACT_MARGIN = timedelta(hours=1)
+"""Beyond the grouping window and the send's attempts, how long a case waits for its
+debtor's conversation before sending the reminder alone (the conversation retries a
+failing relay as the case would: this is for a conversation that is not running)."""
 
 Dispatch = Callable[[ChannelActivities, ChannelRequest], Awaitable[ChannelReceipt]]
 CHANNEL_ACTIVITIES: dict[str, Dispatch] = {
@@ -118,6 +114,116 @@ class CaseActivities(CaseWorkflowBase):
             detail += " (sent again after an interrupted attempt: same Message-ID, maybe twice)"
         return receipt.message_id, request.to, detail
 
+    async def _conversation_email(
+        self, step: PolicyStep, request: EmailRequest, amounts: dict[str, str], total: Decimal
+    ) -> ActionRecord | None:
+        """Hand the reminder to the debtor's conversation (workflows/debtor_conversation.py),
+        which groups it with the debtor's other reminders due meanwhile, and record what it
+        sent. None when the case closed or was held before it went out (withdrawn).
+
+        Should the conversation not answer in time, the case sends the email alone: the
+        grouped message records each invoice under the invoice's own ledger key, so this
+        finds it sent instead of sending twice."""
+        assert request.debtor_id is not None
+        case = self._case
+        start = ConversationStart(
+            tenant=case.tenant,
+            debtor_id=request.debtor_id,
+            kind=case.debtor_kind,
+            contact_policy=contact_policy_for(self._policy.contact_policy),
+            activity_timeout_s=self._start.activity_timeout_s,
+        )
+        contact = ContactRequest(
+            case_workflow_id=workflow.info().workflow_id,
+            email=request,
+            amounts=amounts,
+            line_total=total,
+            requested_at=workflow.now(),
+        )
+        self._contact_outcomes.pop(step.key, None)
+        conversation = await workflow.execute_activity(
+            request_contact,
+            args=[start, contact],
+            start_to_close_timeout=self._activity_timeout(),
+            retry_policy=RETRY,
+        )
+        outcome = await self._await_contact(step.key, conversation, request.idempotency_key)
+        if outcome is None:
+            if self._contact_moot():
+                return None
+            return await self._record(
+                step.key, step.label, Channel.email, self._send_email(request)
+            )
+        if outcome.status == "withdrawn":
+            return None
+        detail = outcome.detail
+        if outcome.grouped_with:
+            detail += f" (message commun avec {', '.join(outcome.grouped_with)})"
+        record = ActionRecord(
+            step=step.key,
+            label=step.label,
+            channel=Channel.email,
+            done_at=workflow.now(),
+            status="sent" if outcome.status == "sent" else "failed",
+            idempotency_key=request.idempotency_key,
+            reference=outcome.message_id,
+            recipient=outcome.recipient or request.to,
+            detail=detail,
+        )
+        case.actions.append(record)
+        return record
+
+    def _contact_moot(self) -> bool:
+        """A reminder no longer to send: the case closed, or something holds it."""
+        return self._case.stage is Stage.closed or bool(self._case.holds)
+
+    async def _await_contact(self, step: str, conversation: str, key: str) -> ContactOutcome | None:
+        """The conversation's answer for ``step``; withdraws the request if the case
+        becomes moot meanwhile; None if no answer comes in time."""
+        contact = contact_policy_for(self._policy.contact_policy)
+        longest_cap = max(
+            (cap.within for rules in contact.rules.values() for cap in rules.caps),
+            default=timedelta(0),
+        )
+        # The window, the caps, a long weekend outside the hours, the send's attempts.
+        timeout = (
+            contact.grouping_window
+            + longest_cap
+            + HOURS_SLACK
+            + 20 * self._activity_timeout()
+            + CONTACT_MARGIN
+        )
+        deadline = workflow.now() + timeout
+
+        def answered() -> bool:
+            return step in self._contact_outcomes
+
+        def stirred() -> bool:
+            return answered() or self._contact_moot() or self._changed
+
+        try:
+            while True:
+                self._changed = False
+                await workflow.wait_condition(stirred, timeout=deadline - workflow.now())
+                if answered() or self._contact_moot():
+                    break
+                # A write while the reminder waits (a partial payment, a note): the read
+                # model shows it now, not once the conversation has answered.
+                if self._publish_views:
+                    await self._publish()
+            if not answered():
+                handle = workflow.get_external_workflow_handle(conversation)
+                try:
+                    await handle.signal("withdraw_contact", key)
+                except ApplicationError:
+                    return None  # the conversation is gone: nothing will be sent
+                left = deadline - workflow.now()
+                if left > timedelta(0):
+                    await workflow.wait_condition(answered, timeout=left)
+        except TimeoutError:
+            return None
+        return self._contact_outcomes.pop(step, None)
+
     async def _record(
         self, step: str, label: str, channel: Channel, action: Awaitable[tuple[str, str, str]]
     ) -> ActionRecord:
@@ -133,13 +239,7 @@ class CaseActivities(CaseWorkflowBase):
         try:
             record.reference, record.recipient, record.detail = await action
         except ActivityError as err:
-            cause = err.cause
-            detail = (
-                f"{cause.type}: {cause.message}"
-                if isinstance(cause, ApplicationError)
-                else str(cause or err)
-            )
-            record.status, record.detail = "failed", detail
+            record.status, record.detail = "failed", failure_detail(err)
         record.done_at = workflow.now()
         self._case.actions.append(record)
         return record

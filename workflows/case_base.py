@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from activities.conversation_requests import ContactOutcome
 from legal import DebtorCalendar
 from schemas.case import CaseStart, CaseView
 from schemas.policy import Policy
@@ -22,3 +23,6 @@ class CaseWorkflowBase:
     _published_to: int | None
     """The journal position the read model holds (None: not known in this run)."""
     _cal: DebtorCalendar | None
+    _contact_outcomes: dict[str, ContactOutcome]
+    """What the debtor's conversation answered, by step (this run only: a step awaits its
+    answer before the case moves on)."""

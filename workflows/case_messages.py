@@ -11,6 +11,7 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.conversation_requests import ContactOutcome
     from schemas.case import CaseView, PaymentIn
     from schemas.case_events import CaseEventEnvelope
     from workflows import case_reducer as reducer
@@ -50,6 +51,11 @@ class CaseMessages(CaseWorkflowBase):
     @apply_payment.validator
     def _validate_payment(self, payment: PaymentIn) -> None:
         prepare_payment(self._case, payment, workflow.now(), refuse_excess=True)
+
+    @workflow.signal(name="contact_done")
+    def contact_done(self, outcome: ContactOutcome) -> None:
+        """The debtor's conversation says what became of a reminder this case handed it."""
+        self._contact_outcomes[outcome.step] = outcome
 
     @workflow.signal(name="record_event")
     def record_event(self, envelope: CaseEventEnvelope) -> None:

@@ -25,7 +25,12 @@ with workflow.unsafe.imports_passed_through():
     from workflows import facts
     from workflows.case_activities import CaseActivities
     from workflows.planner import Wake
-    from workflows.step_requests import claim_context, deadline_days, email_request
+    from workflows.step_requests import (
+        claim_context,
+        claimed_total,
+        deadline_days,
+        email_request,
+    )
 
 # A paid case thanks the debtor with a receipt; a refused email becomes an operator task.
 RECEIPT_PATCH = "paid-receipt-v1"
@@ -36,6 +41,11 @@ STEP_FAILURE_PATCH = "step-failure-blocks-v1"
 # A step whose policy requires approval waits for a person's decision before it runs
 # (only policies with ``requires_approval`` reach the marker: older ones never ask).
 APPROVAL_PATCH = "step-approval-v1"
+# Cases with a debtor account hand their reminder emails to the debtor's conversation
+# (one message for the debtor's invoices due together); only those cases reach the marker.
+CONVERSATION_PATCH = "debtor-conversation-v1"
+# A step never runs on a claim already prescribed: the case closes as prescribed first.
+PRESCRIBED_FIRST_PATCH = "prescribed-before-steps-v1"
 
 ENFORCEMENT = PolicyStep(
     key="enforcement", label="Exécution forcée", kind=StepKind.escalation,
@@ -56,7 +66,12 @@ class CaseSteps(CaseActivities):
 
     async def _act(self, wake: Wake) -> None:
         case, now = self._case, workflow.now()
-        if wake.kind == "step" and wake.step is not None:
+        if wake.kind == "step" and wake.step is not None and self._lapsed():
+            reducer.close(
+                case, Outcome.prescribed, now,
+                f"prescribed after {case.prescription_last_day}: no step runs on a lapsed claim",
+            )  # fmt: skip
+        elif wake.kind == "step" and wake.step is not None:
             await self._run_step(wake.step)
         elif wake.kind == "promise_expiry" and reducer.has_hold(case, HoldKind.promise):
             promise = next(h for h in case.holds if h.kind is HoldKind.promise)
@@ -147,9 +162,18 @@ class CaseSteps(CaseActivities):
             template = step.email_template or step.template
             request = email_request(self._case, invoice, step.key, template)
             request.attach_document = attachment
-            action = await self._record(
-                step.key, step.label, Channel.email, self._send_email(request)
-            )
+            if self._through_conversation():
+                context, statement = self._claim()
+                amounts = {k: context[k] for k in ("penalties", "indemnity", "total")}
+                total = claimed_total(self._case, statement)
+                grouped = await self._conversation_email(step, request, amounts, total)
+                if grouped is None:
+                    return False  # withdrawn: the case closed or is held; the plan decides
+                action = grouped
+            else:
+                action = await self._record(
+                    step.key, step.label, Channel.email, self._send_email(request)
+                )
             self._note_action("ReminderSent", action, facts.reminder_sent(action, template))
             bounced = action.status == "failed" and "InvalidRecipient" in (action.detail or "")
             if bounced:
@@ -312,6 +336,23 @@ class CaseSteps(CaseActivities):
         self._note_action("PhoneTaskCreated", created, facts.phone_task(created))
 
     # ---- helpers ------------------------------------------------------------------------
+
+    def _lapsed(self) -> bool:
+        """A step came due on a claim whose prescription has already run (an invoice
+        registered too late): the case closes as prescribed instead of writing to the
+        debtor. Cases that ran such a step before this rule keep their course."""
+        last_day = self._case.prescription_last_day
+        return (
+            self._timed_law
+            and last_day is not None
+            and last_day < workflow.now().date()
+            and workflow.patched(PRESCRIBED_FIRST_PATCH)
+        )
+
+    def _through_conversation(self) -> bool:
+        """Cases whose debtor has an account send their reminder emails through the
+        debtor's conversation (grouped with its other invoices'); older cases alone."""
+        return self._start.invoice.debtor_id is not None and workflow.patched(CONVERSATION_PATCH)
 
     def _claim(self) -> tuple[dict[str, str], Any]:
         return claim_context(

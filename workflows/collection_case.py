@@ -48,6 +48,7 @@ class CollectionCaseWorkflow(CaseMessages, CaseSteps):
         self._published = None
         self._published_to = None
         self._cal = None
+        self._contact_outcomes = {}
 
     @workflow.run
     async def run(self, start: CaseStart) -> CaseView:

@@ -29,6 +29,7 @@ WORKFLOW_MODULES = (
     "workflows.case_steps",
     "workflows.case_activities",
     "workflows.case_base",
+    "workflows.debtor_conversation",
 )
 """The case workflow's definition and the mixins it inherits: never configured here."""
 
@@ -62,6 +63,8 @@ PASSTHROUGH = (
     "workflows.einvoicing",
     "workflows.payment_rules",
     "workflows.step_requests",
+    "workflows.retry_policies",
+    "workflows.contact_caps",
 )
 """Modules shared with the host rather than re-imported per workflow run."""
 

@@ -6,25 +6,32 @@ from datetime import date
 from decimal import Decimal
 
 from activities.channel_requests import ChannelName, ChannelRequest, PartnerKind, Recipient
+from activities.debtor_contact import identity_context, placeholder, recipient_of
 from activities.email_request import EmailRequest
 from legal import FIXED_INDEMNITY, LegalError, RateTable, Statement
 from schemas.case import CaseView
+from schemas.debtor import CaseInvoice, DebtorRef
 from schemas.french_format import french_amount, french_date
-from schemas.invoice import InvoiceIn
 from schemas.policy import Policy
 from workflows.claim import statement_for
 
 
-def email_request(case: CaseView, invoice: InvoiceIn, step: str, template: str) -> EmailRequest:
+def email_request(case: CaseView, invoice: CaseInvoice, step: str, template: str) -> EmailRequest:
+    debtor = invoice.debtor
+    if isinstance(debtor, DebtorRef):
+        to, name, debtor_id = placeholder(debtor.debtor_id), "", debtor.debtor_id
+    else:
+        to, name, debtor_id = str(debtor.email), debtor.name, None
     return EmailRequest(
         idempotency_key=f"{case.case_id}/{step}",
         case_id=case.case_id,
         tenant=case.tenant,
         step=step,
         template=template,
-        to=str(invoice.debtor.email),
-        debtor_name=invoice.debtor.name,
-        debtor_kind=invoice.debtor.kind.value,
+        to=to,
+        debtor_name=name,
+        debtor_kind=debtor.kind.value,
+        debtor_id=debtor_id,
         invoice_number=invoice.invoice_number,
         issue_date=invoice.issue_date,
         due_date=invoice.due_date,
@@ -34,22 +41,26 @@ def email_request(case: CaseView, invoice: InvoiceIn, step: str, template: str) 
     )
 
 
-def recipient(invoice: InvoiceIn, name: str | None = None) -> Recipient:
-    address = invoice.debtor.address
-    lines = [address.line1, *([address.line2] if address.line2 else [])]
-    lines.append(f"{address.postal_code} {address.city}")
-    return Recipient(
-        name=name or invoice.debtor.name, email=str(invoice.debtor.email), address_lines=lines
-    )
+def recipient(invoice: CaseInvoice) -> Recipient:
+    """The debtor as a letter's recipient: by id when the vault holds its identity."""
+    debtor = invoice.debtor
+    if isinstance(debtor, DebtorRef):
+        return Recipient(name=placeholder(debtor.debtor_id), debtor_id=debtor.debtor_id)
+    return recipient_of(debtor)
 
 
 def claim_context(
-    case: CaseView, invoice: InvoiceIn, rates: RateTable | None, as_of: date
+    case: CaseView, invoice: CaseInvoice, rates: RateTable | None, as_of: date
 ) -> tuple[dict[str, str], Statement | None]:
-    """The amounts a letter states. A rate that is not configured is said, never guessed."""
+    """The amounts a letter states. A rate that is not configured is said, never guessed.
+    The debtor's name and address are added by the activity when the vault holds them."""
     money = case.currency
     debtor = invoice.debtor
-    siren = f" (SIREN {debtor.siren})" if debtor.siren else ""
+    identity = (
+        {"debtor_name": "", "debtor_address": ""}
+        if isinstance(debtor, DebtorRef)
+        else identity_context(debtor)
+    )
     notice = case.formal_notice
     presented = notice.first_presented_on if notice is not None else None
     context = {
@@ -58,8 +69,7 @@ def claim_context(
         "issue_date": french_date(invoice.issue_date),
         "due_date": french_date(invoice.due_date),
         "claim_basis": f"facture n° {invoice.invoice_number} du {french_date(invoice.issue_date)}",
-        "debtor_name": f"{debtor.name}{siren}",
-        "debtor_address": "\n".join(recipient(invoice).address_lines),
+        **identity,
         "notice_date": french_date(presented) if presented else "",
         "contact_phone": "",
         "title_description": "",
@@ -76,7 +86,7 @@ def claim_context(
     }
     # The 40 EUR indemnity (C. com. D441-5, C. commande publique D2192-35) needs no rate:
     # it is claimed even when the penalties cannot be computed.
-    indemnity_only = FIXED_INDEMNITY if case.debtor_kind != "consumer" else Decimal(0)
+    indemnity_only = claimed_total(case, None) - case.balance
     failure = "barème absent" if rates is None else ""
     statement = None
     if rates is not None:
@@ -88,7 +98,7 @@ def claim_context(
         context["rates_note"] = f"pénalités non calculées : {failure}"
         if indemnity_only:
             context["indemnity"] = french_amount(indemnity_only, money)
-            context["total"] = french_amount(case.balance + indemnity_only, money)
+            context["total"] = french_amount(claimed_total(case, None), money)
         return context, None
     context["penalties"] = french_amount(statement.penalties, money)
     if statement.indemnity > 0:
@@ -97,9 +107,18 @@ def claim_context(
     return context, statement
 
 
+def claimed_total(case: CaseView, statement: Statement | None) -> Decimal:
+    """What a letter's total claims: the statement's total, else the balance and (but for
+    a consumer) the 40 EUR indemnity, as ``claim_context`` states it."""
+    if statement is not None:
+        return statement.total
+    indemnity = FIXED_INDEMNITY if case.debtor_kind != "consumer" else Decimal(0)
+    return case.balance + indemnity
+
+
 def channel_request(
     case: CaseView,
-    invoice: InvoiceIn,
+    invoice: CaseInvoice,
     step: str,
     channel: ChannelName,
     template: str,
@@ -117,6 +136,7 @@ def channel_request(
         recipient=to or recipient(invoice),
         partner=partner,
         context=context,
+        debtor_id=invoice.debtor_id,
     )
 
 

@@ -40,6 +40,7 @@ from activities.partners.client import (
 )
 from activities.partners.package import HandoffPackage, build_package
 from activities.partners.settings import handoff_partner
+from storage.debtor_vault import DebtorVault
 from storage.tables import channel_outbox, partner_handoffs
 
 log = logging.getLogger("recouvre.partners")
@@ -79,10 +80,15 @@ async def deliver_handoff(
 
 
 async def handoff_to_partner(
-    engine: AsyncEngine, client: PartnerClient, request: ChannelRequest, receipt: ChannelReceipt
+    engine: AsyncEngine,
+    client: PartnerClient,
+    request: ChannelRequest,
+    receipt: ChannelReceipt,
+    vault: DebtorVault | None = None,
 ) -> ChannelReceipt:
     """For ``hand_off_case``: deliver the hand-off recorded for ``request`` (``receipt`` is the
-    outbox's) and return a receipt whose reference is the partner's."""
+    outbox's) and return a receipt whose reference is the partner's. The recorded document
+    is opened with the debtor's data key when it was sealed (``vault``)."""
     async with engine.connect() as conn:
         body = (
             await conn.execute(
@@ -91,6 +97,8 @@ async def handoff_to_partner(
                 )
             )
         ).scalar_one()
+        if vault is not None:
+            body = await vault.open_text(conn, request.tenant, request.debtor_id, "outbox", body)
     reference, duplicate = await _deliver(engine, client, request, body, None)
     return ChannelReceipt(
         reference=reference,

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import httpx
 from fastapi import FastAPI
 
 from activities.partners.settings import PartnerSettings
 from activities.registered_mail import MailevaClient, RegisteredMailSettings
+from activities.registered_mail.provider import RegisteredMailError
+from activities.registered_mail.subscriptions import ensure_subscriptions
 from inbound import partner_reports, registered_mail_notifications
 from inbound.registered_mail_notifications import RegisteredMailWebhook
 from legal import load_rate_table
@@ -21,6 +26,9 @@ from services.api.routers import (
     case_events,
     cases,
     codec,
+    debtor_events,
+    debtor_payments,
+    debtors,
     health,
     invoices,
     reports,
@@ -32,12 +40,30 @@ from services.observability.metrics import install_metrics
 from services.temporal_client import connect_temporal
 from storage.engine import make_engine
 
+log = logging.getLogger("recouvre.api")
+
 DESCRIPTION = """Collection of unpaid invoices under French law.
 
 ERP systems register invoices (`POST /v1/invoices`); each one becomes a durable
 case that sends reminders on the legal timeline until it is paid. Authenticate
 with `Authorization: Bearer <api key>`; roles: `erp`, `operator`, `auditor`.
 """
+
+
+async def subscribe(settings: RegisteredMailSettings) -> None:
+    """Create and check the provider's notification subscriptions (docs/registered-mail.md);
+    a failure is logged, never fatal: statuses are also polled."""
+    try:
+        async with httpx.AsyncClient(timeout=30) as http:
+            report = await ensure_subscriptions(settings, http)
+    except (RegisteredMailError, ValueError, httpx.HTTPError) as err:
+        log.warning("registered-mail notification subscriptions not ensured: %s", err)
+        return
+    log.info(
+        "registered-mail notification subscriptions to %s: %s",
+        report.callback_url,
+        ", ".join(f"{c.event_type} {c.action}" for c in report.checks),
+    )
 
 
 def create_app(
@@ -53,6 +79,7 @@ def create_app(
     keys = parse_api_keys(settings.api_keys)
     rates = load_rate_table()  # validated now: a broken table stops start-up, not a request
     tenant_policies = parse_tenant_policies(settings.tenant_policies)
+    tenant_sirens = invoices.parse_tenant_sirens(settings.tenant_sirens)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -63,8 +90,11 @@ def create_app(
             app.state.registered_mail_webhook = RegisteredMailWebhook(
                 secret=registered_mail.webhook_secret,
                 provider=MailevaClient(registered_mail),
-                tolerance_s=registered_mail.webhook_tolerance_s,
+                login=registered_mail.webhook_login,
             )
+            if registered_mail.webhook_url:
+                # Best effort, in the background: the API serves while the provider answers.
+                app.state.subscribing = asyncio.create_task(subscribe(registered_mail))
         if partners is not None:
             app.state.partner_settings = partners
         app.state.runtime = Runtime(
@@ -74,6 +104,7 @@ def create_app(
             keys=keys,
             rates=rates,
             tenant_policies=tenant_policies,
+            tenant_sirens=tenant_sirens,
             read_engine=read_engine,
         )
         try:
@@ -91,6 +122,9 @@ def create_app(
     app.include_router(cases.router)
     app.include_router(case_events.router)
     app.include_router(tasks.router)
+    app.include_router(debtors.router)
+    app.include_router(debtor_payments.router)
+    app.include_router(debtor_events.router)
     app.include_router(registered_mail_notifications.router)
     app.include_router(partner_reports.router)
     app.include_router(audit.router)

@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 from projections.case_view_store import StoredView, load_case_view
 from schemas.case import CaseView
 from services.api.case_access import case_handle, case_state
+from services.api.debtor_names import named_view
 from services.api.deps import Runtime
 
 POLL_S = 0.02
@@ -64,7 +65,7 @@ async def read_case(
     if consistency is Consistency.read_model:
         stored = await _stored_view(runtime, tenant, case_id, after_position)
         if stored is not None:
-            return stored.view, ReadInfo(
+            return await named_view(runtime, tenant, stored.view), ReadInfo(
                 source=Consistency.read_model,
                 position=stored.position,
                 revision=stored.revision,
@@ -74,7 +75,7 @@ async def read_case(
             )
     # Asked live, or a case that never published a view (started before the read model).
     view = await case_state(runtime, await case_handle(runtime, tenant, case_id))
-    return view, ReadInfo(
+    return await named_view(runtime, tenant, view), ReadInfo(
         source=Consistency.live,
         position=view.position,
         after_position=after_position,

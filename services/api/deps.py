@@ -17,6 +17,8 @@ from legal import RateTable
 from services.api.errors import ApiError, field_error
 from services.api.keys import Principal, Role
 from services.config import Settings
+from services.debtor_keys import debtor_vault
+from storage.debtor_vault import DebtorVault
 
 
 @dataclass
@@ -29,9 +31,24 @@ class Runtime:
     keys: dict[str, Principal]
     rates: RateTable
     tenant_policies: dict[tuple[str, str], str] = field(default_factory=dict)
+    tenant_sirens: dict[str, str] = field(default_factory=dict)
+    """Each tenant's SIREN (RECOUVRE_TENANT_SIRENS): an e-invoice's seller is checked
+    against it."""
+    vault: DebtorVault | None = None
+    """The debtors' identities (storage/debtor_vault.py); built from the settings when
+    not given."""
     read_engine: AsyncEngine | None = None
     """A pool of its own for case reads, so they never queue behind intake transactions
     (each holds its connection while Temporal starts the workflow); default ``engine``."""
+
+    def __post_init__(self) -> None:
+        if self.vault is None:
+            self.vault = debtor_vault(self.settings)
+
+    @property
+    def debtors(self) -> DebtorVault:
+        assert self.vault is not None  # set by __post_init__
+        return self.vault
 
     @property
     def reads(self) -> AsyncEngine:

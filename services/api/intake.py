@@ -15,6 +15,7 @@ from temporalio.service import RPCError
 from policies.catalog import UnknownPolicy, resolve_policy
 from projections.case_view_store import save_case_view
 from schemas.case import CaseCreated, CaseStart, CaseView
+from schemas.debtor import CaseInvoice
 from schemas.invoice import InvoiceIn
 from services.api.case_ids import case_id_for, workflow_id_for
 from services.api.deps import Runtime
@@ -47,6 +48,10 @@ async def register_invoice(
         case_id=case_id, workflow_id=workflow_id, policy_id=policy.id, policy_version=policy.version
     )
     async with runtime.engine.begin() as conn:
+        # The identity goes to the vault; the case row, the workflow and the views carry the
+        # debtor's id only. The lock order (debtor, then case) is the same for every intake.
+        ref = await runtime.debtors.register(conn, tenant, invoice.debtor)
+        case_invoice = CaseInvoice.of(invoice, ref)
         inserted = await conn.execute(
             insert(cases)
             .values(
@@ -57,7 +62,7 @@ async def register_invoice(
                 content_hash=content_hash,
                 policy_id=policy.id,
                 policy_version=policy.version,
-                invoice=invoice.model_dump(mode="json"),
+                invoice=case_invoice.model_dump(mode="json"),
             )
             .on_conflict_do_nothing()
             .returning(cases.c.case_id)
@@ -87,7 +92,7 @@ async def register_invoice(
         start = CaseStart(
             case_id=case_id,
             tenant=tenant,
-            invoice=invoice,
+            invoice=case_invoice,
             policy=policy,
             opened_at=datetime.now(UTC),
             rates=runtime.rates,

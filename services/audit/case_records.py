@@ -10,10 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from cryptography.exceptions import InvalidTag
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from storage.debtor_vault import DebtorVault
 from storage.tables import (
+    case_files,
     cases,
     channel_outbox,
     deliveries,
@@ -157,9 +160,23 @@ async def case_proofs(engine: AsyncEngine, case_id: str) -> list[ProofRecord]:
 
 
 async def case_documents(
-    engine: AsyncEngine, case_id: str
+    engine: AsyncEngine,
+    case_id: str,
+    vault: DebtorVault | None = None,
+    case: CaseRecord | None = None,
 ) -> tuple[list[EmailRecord], list[OutboxRecord]]:
-    """The case's emails and other documents, oldest first (ties by idempotency key)."""
+    """The case's emails and other documents, oldest first (ties by idempotency key).
+    Copies sealed with the debtor's data key are opened with ``vault`` (for ``case``'s
+    debtor); once the debtor is erased they read ``[données effacées]``, and their
+    SHA-256 still proves what was sent."""
+    debtor_id = None if case is None else case.invoice.get("debtor", {}).get("debtor_id")
+    tenant = "" if case is None else case.tenant
+
+    async def opened(conn: AsyncConnection, purpose: str, value: str) -> str:
+        if vault is None:
+            return value
+        return await vault.open_text(conn, tenant, debtor_id, purpose, value)
+
     async with engine.connect() as conn:
         emails = await conn.execute(
             select(deliveries)
@@ -171,14 +188,14 @@ async def case_documents(
                 idempotency_key=row.idempotency_key,
                 step=row.step,
                 channel=row.channel,
-                recipient=row.recipient,
+                recipient=await opened(conn, "mail", row.recipient),
                 subject=row.subject,
                 message_id=row.message_id,
                 body_sha256=row.body_sha256,
                 status=row.status,
                 created_at=row.created_at,
                 sent_at=row.sent_at,
-                body=row.body,
+                body=None if row.body is None else await opened(conn, "mail", row.body),
             )
             for row in emails
         ]
@@ -195,7 +212,7 @@ async def case_documents(
                 template=row.template,
                 partner=row.partner,
                 recipient=dict(row.recipient),
-                body=row.body,
+                body=await opened(conn, "outbox", row.body),
                 body_sha256=row.body_sha256,
                 reference=row.reference,
                 status=row.status,
@@ -204,3 +221,61 @@ async def case_documents(
             for row in outbox
         ]
     return email_records, outbox_records
+
+
+FILE_PURPOSE = "file"
+"""The purpose intake seals a kept file under (services/api/routers/invoices.py)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CaseFileRecord:
+    """An e-invoice or e-credit note as received; ``content`` is None once its debtor is
+    erased (the file was sealed with the destroyed key), ``sha256`` still says which it was."""
+
+    kind: str
+    media_type: str
+    sha256: str
+    size: int
+    received_at: datetime
+    content: bytes | None
+
+
+async def case_file_records(
+    engine: AsyncEngine, tenant: str, case_id: str, vault: DebtorVault
+) -> list[CaseFileRecord]:
+    """The files the tenant's case was opened or changed with, oldest first (ties by hash),
+    opened with their debtor's data key."""
+    query = (
+        select(case_files)
+        .where(case_files.c.case_id == case_id, case_files.c.tenant == tenant)
+        .order_by(case_files.c.received_at, case_files.c.sha256)
+    )
+    async with engine.connect() as conn:
+        rows = list(await conn.execute(query))
+        keys = await vault.data_keys(
+            conn, tenant, [row.debtor_id for row in rows if row.debtor_id is not None]
+        )
+    found = []
+    for row in rows:
+        content: bytes | None = bytes(row.content)
+        if row.debtor_id is not None:
+            key = keys.get(row.debtor_id)
+            try:
+                content = (
+                    None
+                    if key is None
+                    else vault.open_with(key, tenant, row.debtor_id, FILE_PURPOSE, row.content)
+                )
+            except InvalidTag:
+                content = None
+        found.append(
+            CaseFileRecord(
+                kind=row.kind,
+                media_type=row.media_type,
+                sha256=row.sha256,
+                size=row.size,
+                received_at=row.received_at,
+                content=content,
+            )
+        )
+    return found

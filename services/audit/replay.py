@@ -27,6 +27,7 @@ from services.audit.case_records import CaseRecord
 from services.audit.history import HistoryNotFound, TemporalUnavailable, fetch_history
 from services.audit.models import ReplayCaseResult, ReplayTotals
 from workflows.collection_case import CollectionCaseWorkflow
+from workflows.debtor_conversation import DebtorConversationWorkflow
 from workflows.sandbox import workflow_runner
 
 FETCH_CONCURRENCY = 8
@@ -41,11 +42,11 @@ class _Fetched:
 
 
 def replayer(data_converter: DataConverter = pydantic_data_converter) -> Replayer:
-    """A replayer set up exactly as recouvre's workers run the case workflow; give it the
-    workers' data converter (services.payload_codec.data_converter) for encrypted
-    histories."""
+    """A replayer set up exactly as recouvre's workers run the case workflow and the
+    debtor's conversation; give it the workers' data converter
+    (services.payload_codec.data_converter) for encrypted histories."""
     return Replayer(
-        workflows=[CollectionCaseWorkflow],
+        workflows=[CollectionCaseWorkflow, DebtorConversationWorkflow],
         data_converter=data_converter,
         workflow_runner=workflow_runner(),
     )

@@ -160,7 +160,7 @@ async def test_the_dossier_holds_summary_stream_history_documents_and_a_true_man
     assert "Relance 1 (courtoise)" in summary
     assert "Mise en demeure : non envoyée" in summary
     assert "Durand SARL" in summary and "Débiteur" in summary
-    assert "demo version 2" in summary
+    assert "demo version 3" in summary
     assert "VIR-AUDIT" in summary, "the payment"
     assert f"intacte : {len(events['events'])} événements vérifiés" in summary
     assert events["events"][-1]["content_hash"] in summary.replace("\n", "")

@@ -24,9 +24,11 @@ from schemas.case import CaseView
 from services.api.app import create_app
 from services.api.routers import codec
 from services.config import Settings
-from services.payload_codec import KeyRing, data_converter
+from services.payload_codec import data_converter
 from services.worker import running_worker
+from storage.key_ring import KeyRing
 from tests.support.cases import CaseRig, case_worker, smtp_settings
+from tests.support.invoices import fresh_siren
 from tests.support.service import make_settings
 from tests.support.serving import serve
 from tests.support.smtp import Smtp
@@ -57,7 +59,7 @@ class Debtor:
         return {
             "kind": "business",
             "name": self.name,
-            "siren": "732829320",
+            "siren": fresh_siren(),
             "email": self.email,
             "phone": self.phone,
             "address": {

@@ -62,7 +62,10 @@ async def test_an_encrypted_case_runs_reads_exports_and_replays(
     assert (decoded.status_code, decoded.headers["x-payloads"]) == (200, "decoded")
     exported = WorkflowHistory.from_json(workflow_id, decoded.text)
     data = b"".join(p.data for e in exported.events for p in message_payloads(e))
-    assert all(s.encode() in data for s in debtor.secrets.values())
+    # Decoded with the key, the history names the debtor by id only: the identity is in
+    # the vault (storage/debtor_vault.py), fetched by the activities that write to it.
+    assert view["debtor_id"] is not None and view["debtor_id"].encode() in data
+    assert not any(s.encode() in data for s in debtor.secrets.values())
     [(_, without_keys)] = await replay_histories([exported])  # the plain converter
     assert without_keys is None, without_keys
     assert replayed.status_code == 200, replayed.text

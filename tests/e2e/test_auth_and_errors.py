@@ -175,7 +175,7 @@ async def test_policy_migration_refuses_unknown_and_same_versions(service: Servi
     assert unknown.json()["error"]["details"][0]["field"] == "policy_id"
     assert same.status_code == 409, same.text
     assert moved.status_code == 200, moved.text
-    assert (moved.json()["policy_id"], moved.json()["policy_version"]) == ("demo", 2)
+    assert (moved.json()["policy_id"], moved.json()["policy_version"]) == ("demo", 3)
 
 
 async def test_the_bounds_themselves_are_accepted(service: Service) -> None:

@@ -82,8 +82,10 @@ async def test_temporal_killed_mid_timeline_every_case_continues(
             states = [  # closed: the journal is final, so are the counts
                 await wait_for_case(operator, case_id, closed, within_s=30) for case_id in case_ids
             ]
-            query = f"TaskQueue = '{settings.task_queue}'"
+            query = f"TaskQueue = '{settings.task_queue}' AND WorkflowType = 'CollectionCase'"
             workflows = len([w async for w in client.list_workflows(query)])
+            talks = f"TaskQueue = '{settings.task_queue}' AND WorkflowType = 'DebtorConversation'"
+            conversations = len([w async for w in client.list_workflows(talks)])
         figures = await count_cases(engine, smtp.maildir, states)
         async with engine.connect() as conn:
             refused_rows = await conn.scalar(
@@ -98,6 +100,7 @@ async def test_temporal_killed_mid_timeline_every_case_continues(
         "temporal-killed",
         cases=len(states),
         workflows=workflows,
+        conversations=conversations,
         actions=figures.actions,
         mails=figures.mails,
         facts=figures.facts,
@@ -112,6 +115,7 @@ async def test_temporal_killed_mid_timeline_every_case_continues(
     assert read.status_code == 200, "a case read needs neither Temporal nor a worker"
     assert read.json()["read"]["source"] == "read_model"
     assert workflows == CASES, "no case lost, none made by the refused intake"
+    assert conversations == CASES, "one conversation per debtor (each test invoice its own)"
     assert refused_rows == 0, "the intake refused while Temporal was down left nothing"
     assert figures.duplicates == 0
     assert figures.lost_facts == 0

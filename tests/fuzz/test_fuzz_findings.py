@@ -13,6 +13,7 @@ import pytest
 from temporalio.api.enums.v1 import EventType
 
 from tests.e2e.conftest import Service
+from tests.support.histories import record_history
 from tests.support.invoices import invoice_payload
 
 pytestmark = pytest.mark.e2e
@@ -65,6 +66,10 @@ async def test_an_invoice_already_prescribed_does_not_break_its_case(
     assert not failures, failures[-1]
     assert read.status_code == 200, read.text
     assert read.json()["outcome"] == "prescribed", "a lapsed claim closes at once"
+    assert read.json()["actions"] == [], "nothing is sent for a lapsed claim"
+    if fields.get("due_date", "").startswith("2000"):
+        handle = service.dev_env.client.get_workflow_handle(created["workflow_id"])
+        await record_history(handle, "collection_case_v7_prescribed_before_any_step")
 
 
 async def test_a_payment_reference_with_a_nul_is_refused(service: Service) -> None:

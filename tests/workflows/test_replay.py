@@ -17,6 +17,7 @@ from schemas.case import CaseStart, CaseView
 from tests.support.histories import HISTORIES
 from workflows import case_steps, collection_case
 from workflows.collection_case import CollectionCaseWorkflow
+from workflows.debtor_conversation import DebtorConversationWorkflow
 from workflows.sandbox import workflow_runner
 
 HISTORY_FILES = sorted(HISTORIES.glob("*.json"))
@@ -67,6 +68,16 @@ def test_histories_are_checked_in() -> None:
         "approvals: a formal notice rejected, resumed, then approved": (
             "collection_case_v6_approval_rejected_resumed_approved"
         ),
+        "debtor accounts: reminders grouped by the debtor's conversation": (
+            "collection_case_v7_grouped_reminders"
+        ),
+        "debtor accounts: grouped, then disputed (held alone)": (
+            "collection_case_v7_grouped_then_disputed"
+        ),
+        "a claim prescribed before its first step: closed, nothing sent": (
+            "collection_case_v7_prescribed_before_any_step"
+        ),
+        "the debtor's conversation: two grouped messages": ("debtor_conversation_v1_grouped_twice"),
     }
     for generation, name in generations.items():
         assert name in names, (
@@ -78,7 +89,7 @@ def test_histories_are_checked_in() -> None:
 @pytest.mark.parametrize("path", HISTORY_FILES, ids=lambda p: p.stem)
 async def test_history_replays_on_current_code(path: Path) -> None:
     replayer = Replayer(
-        workflows=[CollectionCaseWorkflow],
+        workflows=[CollectionCaseWorkflow, DebtorConversationWorkflow],
         data_converter=pydantic_data_converter,
         workflow_runner=workflow_runner(),
     )
@@ -129,5 +140,7 @@ def test_every_patch_marker_in_the_code_has_a_recorded_history() -> None:
         case_steps.BOUNCE_PATCH,
         case_steps.STEP_FAILURE_PATCH,
         case_steps.APPROVAL_PATCH,
+        case_steps.CONVERSATION_PATCH,
+        case_steps.PRESCRIBED_FIRST_PATCH,
     }
     assert in_code <= recorded, f"no history records {sorted(in_code - recorded)}"

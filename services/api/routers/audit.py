@@ -19,6 +19,7 @@ from temporalio.client import WorkflowHistory
 from eventstore.errors import ConcurrencyConflict
 from eventstore.events import AuditedRead
 from services.api.case_access import case_state
+from services.api.debtor_names import with_identity
 from services.api.deps import Runtime, RuntimeDep, require
 from services.api.errors import ApiError, ErrorResponse
 from services.api.intake import temporal_unavailable
@@ -26,6 +27,7 @@ from services.api.keys import Principal, Role
 from services.audit.case_records import (
     CaseRecord,
     case_documents,
+    case_file_records,
     case_proofs,
     find_case,
     find_cases,
@@ -173,22 +175,25 @@ async def get_case_dossier(
 ) -> Response:
     """The evidence bundle as a ZIP: summary.pdf, events.json (stream and verification),
     history.json, documents/ (every email and document sent), proofs/ (the registered-mail
-    provider's deposit proofs and acknowledgements of receipt) and manifest.json (SHA-256
-    and size of each file, when and for whom it was generated)."""
+    provider's deposit proofs and acknowledgements of receipt), files/ (the e-invoices and
+    e-credit notes as received; manifest.json's ``case_files`` lists their SHA-256, also
+    once an erased debtor's file is left out) and manifest.json (SHA-256 and size of each
+    file, when and for whom it was generated)."""
     case = await _case(runtime, principal, case_id)
     handle = runtime.temporal.get_workflow_handle(case.workflow_id)
-    view, stream, (emails, documents), proofs, runs = await asyncio.gather(
+    view, stream, (emails, documents), proofs, files, runs = await asyncio.gather(
         case_state(runtime, handle),
         export_stream(runtime.engine, case_stream_id(case.case_id)),
-        case_documents(runtime.engine, case.case_id),
+        case_documents(runtime.engine, case.case_id, runtime.debtors, case),
         case_proofs(runtime.engine, case.case_id),
+        case_file_records(runtime.engine, case.tenant, case.case_id, runtime.debtors),
         _runs(runtime, case),
     )
     history = runs[-1][1]
     dossier = await asyncio.to_thread(
         build_dossier,
         DossierInput(
-            case=case,
+            case=await with_identity(runtime, case),
             view=view,
             stream=stream,
             history_json=history.to_json(),
@@ -197,6 +202,7 @@ async def get_case_dossier(
             emails=emails,
             documents=documents,
             proofs=proofs,
+            files=files,
             generated_at=datetime.now(UTC),
             generated_by=principal.actor,
         ),

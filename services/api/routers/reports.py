@@ -15,9 +15,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from projections.aged_balance import AgedBalanceReport, aged_balance
 from projections.calendar import today
 from projections.dso import DsoReport, dso_report
-from projections.listing import CaseListPage, CaseQuery, list_cases
+from projections.listing import CaseListPage, CaseQuery
 from projections.projector import wait_for_position
 from schemas.bounds import BoundedDate
+from services.api.debtor_names import named_aging, named_case_list
 from services.api.deps import ReaderPrincipal, RuntimeDep
 from services.api.errors import ApiError, ErrorResponse
 
@@ -80,7 +81,7 @@ async def get_case_list(
             f"the case list does not include event {wanted} yet; retry shortly",
             headers={"Retry-After": "1"},
         )
-    return await list_cases(runtime.engine, principal.tenant, params)
+    return await named_case_list(runtime, principal.tenant, params)
 
 
 @router.get("/v1/reports/aged-balance", operation_id="getAgedBalance", responses=ERRORS)
@@ -90,9 +91,11 @@ async def get_aged_balance(
     """Balance âgée: open balances on `as_of` by days past due (not due, 1-30, 31-60,
     61-90, over 90), for the tenant and, with `by=debtor`, per debtor."""
     as_of = params.as_of or today()
-    return await aged_balance(
+    report = await aged_balance(
         runtime.engine, principal.tenant, as_of, by_debtor=params.by == "debtor"
     )
+    await named_aging(runtime, principal.tenant, report)
+    return report
 
 
 @router.get("/v1/reports/dso", operation_id="getDso", responses=ERRORS)

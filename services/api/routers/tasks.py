@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from schemas.case_events import CaseEventEnvelope, PhoneOutcome
 from schemas.money import Balance
@@ -16,6 +17,7 @@ from services.api.acks import CaseAck, ack
 from services.api.case_access import case_handle, case_update
 from services.api.deps import OperatorPrincipal, Runtime, RuntimeDep, attributed
 from services.api.errors import ApiError, ErrorResponse
+from storage.debtor_vault import ERASED_TEXT
 from storage.tables import cases, channel_outbox
 
 router = APIRouter(prefix="/v1/tasks", tags=["operator tasks"])
@@ -45,9 +47,21 @@ class TaskList(BaseModel):
     tasks: list[PhoneTask]
 
 
-def _task(row: Any) -> PhoneTask:
+async def _task(runtime: Runtime, conn: AsyncConnection, tenant: str, row: Any) -> PhoneTask:
+    """The task with the debtor's contact: from the vault (opened now, ``[données
+    effacées]`` once erased) or, for cases opened before the debtor accounts, the case."""
     invoice = row.invoice
     debtor = invoice["debtor"]
+    debtor_id = debtor.get("debtor_id")
+    script = await runtime.debtors.open_text(conn, tenant, debtor_id, "outbox", row.body)
+    if debtor_id is not None:
+        found = (await runtime.debtors.records(conn, tenant, [debtor_id]))[:1]
+        identity = found[0].identity if found else None
+        debtor = (
+            {"name": ERASED_TEXT, "email": ERASED_TEXT}
+            if identity is None
+            else identity.model_dump(mode="json")
+        )
     return PhoneTask(
         task_id=row.reference,
         case_id=row.case_id,
@@ -58,7 +72,7 @@ def _task(row: Any) -> PhoneTask:
         debtor_name=debtor["name"],
         debtor_email=debtor["email"],
         debtor_phone=debtor.get("phone"),
-        call_script=row.body,
+        call_script=script,
     )
 
 
@@ -75,7 +89,7 @@ async def _open_tasks(runtime: Runtime, tenant: str, limit: int) -> list[PhoneTa
         .limit(limit)
     )
     async with runtime.engine.connect() as conn:
-        return [_task(row) for row in await conn.execute(query)]
+        return [await _task(runtime, conn, tenant, row) for row in await conn.execute(query)]
 
 
 @router.get("", operation_id="listPhoneTasks")

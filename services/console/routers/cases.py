@@ -12,12 +12,13 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from projections.listing import CaseQuery, list_cases
+from projections.listing import CaseQuery
 from schemas.case import PlannedAction, Stage
 from services.api.case_reads import Consistency
+from services.api.debtor_names import named_case_list
 from services.api.errors import ApiError, _field_of
 from services.api.routers import cases as api_cases
-from services.audit.case_records import case_documents, case_proofs
+from services.audit.case_records import case_documents, case_proofs, find_case
 from services.console import labels
 from services.console.forms import (
     FORMS,
@@ -100,7 +101,7 @@ async def case_list(request: Request, current: SignedIn) -> Response:
             name, message = _field_of(dict(error))
             errors.setdefault(name.split(".")[0], message)
     else:
-        page = await list_cases(current.runtime.engine, principal.tenant, query)
+        page = await named_case_list(current.runtime, principal.tenant, query)
     upcoming = await _next_actions(current, [item.case_id for item in page.items] if page else [])
 
     def link(offset: int) -> str:
@@ -138,7 +139,9 @@ class Document:
 
 async def _documents(current: Visit, case_id: str) -> tuple[list[Document], list[Any]]:
     engine = current.runtime.engine
-    emails, outbox = await case_documents(engine, case_id)
+    tenant = current.principal.tenant if current.principal is not None else ""
+    case = await find_case(engine, tenant, case_id)
+    emails, outbox = await case_documents(engine, case_id, current.runtime.debtors, case)
     proofs = await case_proofs(engine, case_id)
     found = [
         Document(

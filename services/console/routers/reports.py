@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from projections.aged_balance import AgedBalanceReport, aged_balance
 from projections.calendar import month_start, today
 from projections.dso import DsoReport, dso_report
+from services.api.debtor_names import named_aging
 from services.api.routers.reports import AgedBalanceParams
 from services.console.labels import BANDS
 from services.console.pages import ConsoleRoute, Visit, signed_in
@@ -46,6 +47,7 @@ async def _reports(current: Visit, as_of: date) -> tuple[AgedBalanceReport, DsoR
     tenant = current.who.tenant
     engine = current.runtime.engine
     aged = await aged_balance(engine, tenant, as_of, by_debtor=True)
+    await named_aging(current.runtime, tenant, aged)
     first, last = _twelve_months(as_of)
     return aged, await dso_report(engine, tenant, first, last)
 
@@ -104,6 +106,7 @@ def _csv(rows: list[list[Any]], filename: str) -> Response:
 async def aged_balance_csv(current: SignedIn, as_of: str | None = None) -> Response:
     day, _ = _as_of(as_of)
     aged = await aged_balance(current.runtime.engine, current.who.tenant, day, by_debtor=True)
+    await named_aging(current.runtime, current.who.tenant, aged)
     head = ["debiteur", "siren", *BANDS.values(), "total", "factures"]
     rows: list[list[Any]] = [head]
     for d in aged.debtors or []:

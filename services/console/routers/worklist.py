@@ -17,6 +17,7 @@ from sqlalchemy import func, or_, select
 
 from projections.calendar import today
 from schemas.case import CaseView, HoldKind, Stage
+from services.api.debtor_names import named_views
 from services.api.deps import Runtime
 from services.api.keys import Role
 from services.api.routers.tasks import _open_tasks
@@ -103,7 +104,8 @@ async def _open_views(runtime: Runtime, tenant: str) -> list[CaseView]:
         .limit(SCAN_LIMIT)
     )
     async with runtime.reads.connect() as conn:
-        return [CaseView.model_validate(row.view) for row in await conn.execute(query)]
+        views = [CaseView.model_validate(row.view) for row in await conn.execute(query)]
+    return await named_views(runtime, tenant, views)
 
 
 async def _worklist(

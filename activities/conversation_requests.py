@@ -1,0 +1,72 @@
+"""What a case and its debtor's conversation tell each other (docs/debtor-accounts.md).
+
+The case workflow keeps its invoice's legal timeline; when a reminder email comes due it
+asks the debtor's conversation workflow to send it (``ContactRequest``). The conversation
+waits the policy's grouping window, sends one email listing every invoice whose reminder
+came due meanwhile, and tells each case what was sent (``ContactOutcome``). Nothing here
+names the debtor: requests carry its id; the email activity opens the identity.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from activities.email_request import EmailRequest
+from schemas.contact_policy import ContactPolicy
+from schemas.money import Balance
+
+
+class ContactRequest(BaseModel):
+    """A case's reminder, due now, for its debtor's conversation to send."""
+
+    case_workflow_id: str
+    email: EmailRequest
+    """The email the case would have sent alone (idempotency key ``<case>/<step>``)."""
+    amounts: dict[str, str] = Field(default_factory=dict)
+    """The claim as the letter states it, formatted: penalties, indemnity, total."""
+    line_total: Balance
+    """What the case's line claims: the balance, plus penalties and indemnity (B2B)."""
+    requested_at: datetime
+
+    @property
+    def key(self) -> str:
+        return self.email.idempotency_key
+
+
+class ContactOutcome(BaseModel):
+    """What the conversation did with a case's request."""
+
+    step: str
+    status: str = Field(description="sent | failed")
+    message_id: str | None = None
+    recipient: str = ""
+    detail: str = ""
+    grouped_with: list[str] = Field(
+        default_factory=list, description="The other invoice numbers in the same message"
+    )
+
+
+class ConversationStart(BaseModel):
+    """Input of a debtor's conversation workflow (and of each continue-as-new)."""
+
+    tenant: str
+    debtor_id: str
+    kind: str = "business"
+    contact_policy: ContactPolicy
+    """The caps, hours and grouping window, as the debtor's first request brought them
+    (the version is recorded in the conversation's history)."""
+    activity_timeout_s: int = 60
+    pending: list[ContactRequest] = Field(default_factory=list)
+    contacts: list[datetime] = Field(default_factory=list)
+    """When the debtor was contacted (most recent last), for the contact caps."""
+    sent: int = 0
+    """How many messages the conversation has sent (the next message's sequence number)."""
+    seen: list[str] = Field(default_factory=list)
+    """Request keys already handled (a redelivered request is not sent twice)."""
+
+
+def conversation_id(tenant: str, debtor_id: str) -> str:
+    """The workflow id of a debtor's conversation: one per debtor of a tenant."""
+    return f"debtor-{tenant}-{debtor_id}"

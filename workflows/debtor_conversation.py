@@ -1,0 +1,183 @@
+"""One durable workflow per debtor: the conversation that groups its cases' reminders.
+
+Each invoice's case keeps its own legal timeline; when one of its reminder emails comes due
+it hands the email to this workflow (signal-with-start, activities/conversation_activities.py)
+and waits for the outcome. The conversation waits the policy's grouping window from the
+first request, then sends what came due meanwhile as one message (one request: the case's
+own email, exactly as it would have gone alone; several: one email listing each invoice
+and the total), and tells each case what was sent. A case that closes or is held while
+waiting withdraws its request. The conversation ends when it has been idle for a while;
+the next request starts it again.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.conversation_requests import (
+        ContactOutcome,
+        ContactRequest,
+        ConversationStart,
+    )
+    from activities.email_activities import EmailActivities
+    from activities.grouped_email_request import GroupedEmailRequest
+    from workflows.contact_caps import group_until, next_allowed_contact
+    from workflows.retry_policies import RETRY, failure_detail
+
+IDLE = timedelta(days=30)
+"""How long a conversation with nothing to send stays open before it ends."""
+CONTINUE_AS_NEW_AFTER = 2_000
+"""History events after which an idle conversation continues as new."""
+KEEP_SEEN = 500
+"""Request keys carried over continue-as-new (older ones cannot be redelivered by then)."""
+
+
+@workflow.defn(name="DebtorConversation")
+class DebtorConversationWorkflow:
+    @workflow.init
+    def __init__(self, start: ConversationStart) -> None:
+        self._start = start
+        self._pending: list[ContactRequest] = list(start.pending)
+        self._contacts = list(start.contacts)
+        self._sent = start.sent
+        self._seen: list[str] = list(start.seen)
+        self._answer_later: list[tuple[ContactRequest, ContactOutcome]] = []
+        """Withdrawn requests, answered by the loop (a signal handler cannot await)."""
+
+    @workflow.signal(name="contact_due")
+    def contact_due(self, request: ContactRequest) -> None:
+        """A case's reminder to send; a key already pending or handled changes nothing."""
+        if request.key in self._seen or any(p.key == request.key for p in self._pending):
+            return
+        self._pending.append(request)
+
+    @workflow.signal(name="withdraw_contact")
+    def withdraw_contact(self, key: str) -> None:
+        """A case that closed or was held before its reminder went out takes it back (it
+        is answered ``withdrawn``); once sent, the case gets the sent outcome instead."""
+        for request in [p for p in self._pending if p.key == key]:
+            self._pending.remove(request)
+            self._seen.append(key)
+            withdrawn = ContactOutcome(step=request.email.step, status="withdrawn")
+            self._answer_later.append((request, withdrawn))
+
+    @workflow.query(name="state")
+    def state(self) -> ConversationStart:
+        return self._carried()
+
+    @workflow.run
+    async def run(self, start: ConversationStart) -> None:
+        while True:
+            await self._answer_withdrawn()
+            if not self._pending:
+                if self._history_long():
+                    workflow.continue_as_new(self._carried())
+                try:
+                    await workflow.wait_condition(
+                        lambda: bool(self._pending) or bool(self._answer_later), timeout=IDLE
+                    )
+                except TimeoutError:
+                    return
+                continue
+            wait = self._send_at() - workflow.now()
+            if wait > timedelta(0):
+                # Requests arriving meanwhile join this message; a withdrawal is answered
+                # at once (its case waits for the answer).
+                try:
+                    await workflow.wait_condition(
+                        lambda: bool(self._answer_later) or not self._pending, timeout=wait
+                    )
+                    continue
+                except TimeoutError:
+                    pass
+            batch, self._pending = self._pending, []
+            if batch:
+                await self._send(batch)
+
+    def _send_at(self) -> datetime:
+        """The grouping window's end, moved to the first instant the debtor's contact caps
+        and hours allow (workflows/contact_caps.py)."""
+        policy = self._start.contact_policy
+        first = min(p.requested_at for p in self._pending)
+        at = max(group_until(first, policy), workflow.now())
+        with workflow.unsafe.sandbox_unrestricted():  # holidays reads gettext: deterministic
+            return next_allowed_contact(self._contacts, at, self._start.kind, policy)
+
+    def _history_long(self) -> bool:
+        info = workflow.info()
+        return (
+            info.get_current_history_length() >= CONTINUE_AS_NEW_AFTER
+            or info.is_continue_as_new_suggested()
+        )
+
+    def _carried(self) -> ConversationStart:
+        return self._start.model_copy(
+            update={
+                "pending": list(self._pending),
+                "contacts": self._contacts[-50:],
+                "sent": self._sent,
+                "seen": self._seen[-KEEP_SEEN:],
+            }
+        )
+
+    async def _send(self, batch: list[ContactRequest]) -> None:
+        self._sent += 1
+        timeout = timedelta(seconds=self._start.activity_timeout_s)
+        numbers = [r.email.invoice_number for r in batch]
+        try:
+            if len(batch) == 1:
+                receipt = await workflow.execute_activity_method(
+                    EmailActivities.send_email,
+                    batch[0].email,
+                    start_to_close_timeout=timeout,
+                    retry_policy=RETRY,
+                )
+            else:
+                grouped = GroupedEmailRequest(
+                    idempotency_key=f"{self._start.debtor_id}/contact/{self._sent}",
+                    tenant=self._start.tenant,
+                    debtor_id=self._start.debtor_id,
+                    items=[r.email for r in batch],
+                    amounts=[r.amounts for r in batch],
+                    line_totals=[r.line_total for r in batch],
+                )
+                receipt = await workflow.execute_activity_method(
+                    EmailActivities.send_grouped_email,
+                    grouped,
+                    start_to_close_timeout=timeout,
+                    retry_policy=RETRY,
+                )
+            outcome = ContactOutcome(
+                step="",
+                status="sent",
+                message_id=receipt.message_id,
+                recipient=receipt.recipient,
+                detail=receipt.subject,
+            )
+            self._contacts.append(workflow.now())
+        except ActivityError as err:
+            outcome = ContactOutcome(step="", status="failed", detail=failure_detail(err))
+        for request in batch:
+            self._seen.append(request.key)
+            others = [n for n in numbers if n != request.email.invoice_number]
+            await self._answer(
+                request,
+                outcome.model_copy(update={"step": request.email.step, "grouped_with": others}),
+            )
+
+    async def _answer_withdrawn(self) -> None:
+        while self._answer_later:
+            request, outcome = self._answer_later.pop(0)
+            await self._answer(request, outcome)
+
+    async def _answer(self, request: ContactRequest, outcome: ContactOutcome) -> None:
+        """Tell the case; a case that has closed meanwhile no longer listens."""
+        handle = workflow.get_external_workflow_handle(request.case_workflow_id)
+        try:
+            await handle.signal("contact_done", outcome)
+        except ApplicationError as err:
+            workflow.logger.info("case %s did not take its outcome: %s", request.key, err)
