@@ -34,19 +34,26 @@ def debtor_calendar(case: CaseView) -> DebtorCalendar:
 
 def statement_for(case: CaseView, rates: RateTable, as_of: date) -> Statement:
     """The décompte as of ``as_of``: credit notes lower the principal, payments are dated.
+    A consumer owes interest from the day the formal notice reached them (its first
+    presentation, C. civ. 1231-6 and 1344-1): none while the presentation is not known.
 
     Raises LegalError (e.g. a rate not configured) rather than guessing.
     """
     principal = case.amount_due - case.credited
     payments = [Payment(on=p.paid_on, amount=p.amount) for p in case.payments if p.paid_on <= as_of]
-    notice = case.formal_notice.sent_on if case.formal_notice is not None else None
+    notice = case.formal_notice
+    presented = notice.first_presented_on if notice is not None else None
+    sent = notice.sent_on if notice is not None else None
+    if case.debtor_kind == "consumer" and presented is None:
+        sent = None  # sent but not yet presented: no interest runs yet
     return build_statement(
         principal=principal if principal > 0 else Decimal("0.01"),
         due_date=case.due_date,
         as_of=max(as_of, case.due_date),
         debtor_kind=case.debtor_kind,
         rates=rates,
-        formal_notice_date=notice,
+        formal_notice_date=sent,
+        formal_notice_presented_on=presented,
         payments=payments,
     )
 
