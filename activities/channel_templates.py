@@ -57,6 +57,9 @@ creditor_address, debtor_name, debtor_address.
   payment_instructions, contact_phone.
 - ``handoff_small_claims@1`` (to a commissaire de justice, CPCE L125-1): third party +
   claim_basis, notice_date.
+- ``handoff_small_claims@2``: the same request limited to principal and interest, as the
+  official request model lists them (``claimed``; the 40 EUR indemnity said to be left out,
+  french-collection-law.md s.4), and the procedure said to be extra-judicial.
 - ``handoff_agency@1`` (mandate to an amicable collection agency, CPCE R124-1 to R124-7):
   third party + claim_basis.
 - ``handoff_enforcement@1`` (to a commissaire de justice, enforcement of a title): third party
@@ -96,6 +99,8 @@ TEMPLATE_KEYS: dict[str, frozenset[str]] = {
     | {"creditor_address", "payment_instructions", "deadline_days"},
     "phone_call@1": _COMMON | {"balance", "total", "payment_instructions", "contact_phone"},
     "handoff_small_claims@1": _THIRD_PARTY | {"claim_basis", "notice_date"},
+    "handoff_small_claims@2": (_THIRD_PARTY - {"total"})
+    | {"claim_basis", "notice_date", "claimed"},
     "handoff_agency@1": _THIRD_PARTY | {"claim_basis"},
     "handoff_enforcement@1": _THIRD_PARTY | {"title_description", "small_claims_issuer"},
     "injonction_de_payer@1": _THIRD_PARTY | {"claim_basis", "notice_date"},

@@ -19,7 +19,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.channel_requests import Recipient
     from legal import small_claims_eligibility
     from schemas.case import ActionRecord, FormalNoticeState, HoldKind, Outcome, Stage
-    from schemas.french_format import french_date
+    from schemas.french_format import french_amount, french_date
     from schemas.policy import Channel, PolicyStep, StepKind
     from workflows import case_reducer as reducer
     from workflows import facts
@@ -236,8 +236,11 @@ class CaseSteps(CaseActivities):
         before = self._case.stage
         if small_claims_eligibility(claimed, Decimal(0), ceiling).eligible:
             self._case.stage = Stage.small_claims
+            # The request claims principal and interest only (the indemnity is left out of
+            # both the ceiling and the request: french-collection-law.md, s.4).
+            context["claimed"] = french_amount(claimed, self._case.currency)
             action = await self._channel(
-                step, "handoff", "handoff_small_claims@1", context, "commissaire_small_claims"
+                step, "handoff", "handoff_small_claims@2", context, "commissaire_small_claims"
             )
         elif self._policy.escalation.above_ceiling == "agency":
             self._case.stage = Stage.agency

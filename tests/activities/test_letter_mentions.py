@@ -36,6 +36,7 @@ def _context(template: str, kind: str) -> dict[str, str]:
         "contact_phone": "",
         "claim_basis": "facture n° F-2026-0042 du 01/10/2026",
         "notice_date": "17/12/2026",
+        "claimed": "1 218,21 €" if kind != "consumer" else "1 200,00 €",
         "title_description": "ordonnance d'injonction de payer du 12/01/2027",
         "small_claims_issuer": "",
         "proceeding": "redressement judiciaire",
@@ -82,3 +83,17 @@ def test_the_injonction_request_lists_its_supporting_documents() -> None:
 def test_the_declaration_of_claim_cites_its_deadline() -> None:
     text = _printed("claim_declaration@1", "business")
     assert "L622-24" in text and "02/05/2027" in text
+
+
+@pytest.mark.parametrize("kind", ["business", "consumer"])
+def test_cpce_l125_1_the_small_claims_request_is_principal_and_interest_only(kind: str) -> None:
+    """The simplified procedure's request and its 5,000 EUR ceiling both leave the 40 EUR
+    indemnity out (french-collection-law.md s.4), and it is never called judicial."""
+    text = _printed("handoff_small_claims@2", kind)
+    assert "L125-1" in text
+    expected = "1 218,21 €" if kind != "consumer" else "1 200,00 €"
+    assert f"Total réclamé, en principal et intérêts : {expected}" in text
+    assert "Indemnité forfaitaire pour frais de recouvrement :" not in text
+    if kind != "consumer":
+        assert "n'est pas comprise dans cette demande" in text
+    assert "procédure judiciaire" not in text.lower() and "extrajudiciaire" in text
