@@ -27,16 +27,21 @@ def _when(value: Any) -> str:
     return moment.strftime("%d/%m/%Y %H:%M UTC")
 
 
-def deposit_proof_pdf(sending: dict[str, Any], recipient: dict[str, Any], sha256: str) -> bytes:
+def _proof(
+    heading: str,
+    title: str,
+    recipient: dict[str, Any],
+    date_field: str,
+    details: list[str],
+) -> bytes:
+    """A proof as the sandbox prints it: heading, notice, the sending's lines, the
+    recipient's address; dated by ``recipient[date_field]``."""
     text = "\n".join(
         [
-            "PREUVE DE DÉPÔT - LETTRE RECOMMANDÉE AVEC AVIS DE RÉCEPTION",
+            heading,
             NOTICE,
             "",
-            f"Envoi : {sending['id']} ({sending.get('name', '')})",
-            f"Numéro de recommandé : {recipient.get('registered_number', '-')}",
-            f"Date de dépôt : {_when(recipient.get('deposit_proof_date'))}",
-            f"Empreinte SHA-256 du document posté : {sha256}",
+            *details,
             "",
             "Destinataire :",
             _address(recipient),
@@ -44,85 +49,73 @@ def deposit_proof_pdf(sending: dict[str, Any], recipient: dict[str, Any], sha256
     )
     return render_letter_pdf(
         text,
-        title="Preuve de dépôt",
+        title=title,
         reference=str(recipient.get("registered_number", "")),
-        created_at=datetime.fromisoformat(
-            str(recipient.get("deposit_proof_date")).replace("Z", "+00:00")
-        ),
+        created_at=datetime.fromisoformat(str(recipient.get(date_field)).replace("Z", "+00:00")),
+    )
+
+
+def _sending_lines(sending: dict[str, Any], recipient: dict[str, Any], named: bool) -> list[str]:
+    name = f" ({sending.get('name', '')})" if named else ""
+    return [
+        f"Envoi : {sending['id']}{name}",
+        f"Numéro de recommandé : {recipient.get('registered_number', '-')}",
+    ]
+
+
+def deposit_proof_pdf(sending: dict[str, Any], recipient: dict[str, Any], sha256: str) -> bytes:
+    return _proof(
+        "PREUVE DE DÉPÔT - LETTRE RECOMMANDÉE AVEC AVIS DE RÉCEPTION",
+        "Preuve de dépôt",
+        recipient,
+        "deposit_proof_date",
+        [
+            *_sending_lines(sending, recipient, named=True),
+            f"Date de dépôt : {_when(recipient.get('deposit_proof_date'))}",
+            f"Empreinte SHA-256 du document posté : {sha256}",
+        ],
     )
 
 
 def acknowledgement_pdf(sending: dict[str, Any], recipient: dict[str, Any]) -> bytes:
     signer = recipient.get("address_line_2") or recipient.get("address_line_1") or ""
-    text = "\n".join(
+    received = _when(recipient.get("acknowledgement_of_receipt_date"))
+    return _proof(
+        "AVIS DE RÉCEPTION",
+        "Avis de réception",
+        recipient,
+        "acknowledgement_of_receipt_date",
         [
-            "AVIS DE RÉCEPTION",
-            NOTICE,
-            "",
-            f"Envoi : {sending['id']}",
-            f"Numéro de recommandé : {recipient.get('registered_number', '-')}",
-            f"Présenté / distribué le : {_when(recipient.get('acknowledgement_of_receipt_date'))}",
+            *_sending_lines(sending, recipient, named=False),
+            f"Présenté / distribué le : {received}",
             f"Signature du destinataire : {signer}",
-            "",
-            "Destinataire :",
-            _address(recipient),
-        ]
-    )
-    return render_letter_pdf(
-        text,
-        title="Avis de réception",
-        reference=str(recipient.get("registered_number", "")),
-        created_at=datetime.fromisoformat(
-            str(recipient.get("acknowledgement_of_receipt_date")).replace("Z", "+00:00")
-        ),
+        ],
     )
 
 
 def content_proof_pdf(sending: dict[str, Any], recipient: dict[str, Any], sha256: str) -> bytes:
-    text = "\n".join(
+    return _proof(
+        "PREUVE DE CONTENU - LETTRE RECOMMANDÉE",
+        "Preuve de contenu",
+        recipient,
+        "content_proof_date",
         [
-            "PREUVE DE CONTENU - LETTRE RECOMMANDÉE",
-            NOTICE,
-            "",
-            f"Envoi : {sending['id']} ({sending.get('name', '')})",
-            f"Numéro de recommandé : {recipient.get('registered_number', '-')}",
+            *_sending_lines(sending, recipient, named=True),
             f"Date : {_when(recipient.get('content_proof_date'))}",
             f"Empreinte SHA-256 du document posté : {sha256}",
-            "",
-            "Destinataire :",
-            _address(recipient),
-        ]
-    )
-    return render_letter_pdf(
-        text,
-        title="Preuve de contenu",
-        reference=str(recipient.get("registered_number", "")),
-        created_at=datetime.fromisoformat(
-            str(recipient.get("content_proof_date")).replace("Z", "+00:00")
-        ),
+        ],
     )
 
 
 def undelivered_mail_pdf(sending: dict[str, Any], recipient: dict[str, Any]) -> bytes:
-    text = "\n".join(
+    return _proof(
+        "PLI NON DISTRIBUABLE - IMAGE DU PLI RETOURNÉ",
+        "Pli retourné",
+        recipient,
+        "undelivered_mail_date",
         [
-            "PLI NON DISTRIBUABLE - IMAGE DU PLI RETOURNÉ",
-            NOTICE,
-            "",
-            f"Envoi : {sending['id']}",
-            f"Numéro de recommandé : {recipient.get('registered_number', '-')}",
+            *_sending_lines(sending, recipient, named=False),
             f"Retourné le : {_when(recipient.get('undelivered_mail_date'))}",
             f"Motif : {recipient.get('undelivered_mail_reason', '-')}",
-            "",
-            "Destinataire :",
-            _address(recipient),
-        ]
-    )
-    return render_letter_pdf(
-        text,
-        title="Pli retourné",
-        reference=str(recipient.get("registered_number", "")),
-        created_at=datetime.fromisoformat(
-            str(recipient.get("undelivered_mail_date")).replace("Z", "+00:00")
-        ),
+        ],
     )

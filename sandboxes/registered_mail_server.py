@@ -394,12 +394,9 @@ class RegisteredMailSandbox:
     async def create_sending(self, request: Request) -> Response:
         if not self._authorized(request):
             return self._denied()
-        try:
-            body = await request.json()
-        except ValueError:
-            return _error(400, "UNEXPECTED_NOT_VALID_ERROR", "the body is not JSON")
-        if not isinstance(body, dict):
-            return _error(400, "UNEXPECTED_NOT_VALID_ERROR", "the body is not an object")
+        body = await _json_object(request)
+        if isinstance(body, Response):
+            return body
         name = str(body.get("name") or "").strip()
         if not name:
             return _error(400, "EMPTY_NAME", "Aucun nom d'envoi n'a été transmis")
@@ -712,12 +709,9 @@ class RegisteredMailSandbox:
     async def create_subscription(self, request: Request) -> Response:
         if not self._authorized(request):
             return self._denied()
-        try:
-            body = await request.json()
-        except ValueError:
-            return _error(400, "UNEXPECTED_NOT_VALID_ERROR", "the body is not JSON")
-        if not isinstance(body, dict):
-            return _error(400, "UNEXPECTED_NOT_VALID_ERROR", "the body is not an object")
+        body = await _json_object(request)
+        if isinstance(body, Response):
+            return body
         if body.get("event_type") not in EVENT_TYPES:
             return _error(400, "INVALID_EVENT_TYPE", "Type d'évènement inconnu")
         if body.get("resource_type") not in RESOURCE_TYPES:
@@ -765,12 +759,9 @@ class RegisteredMailSandbox:
         found = self.state.subscriptions.get(subscription_id)
         if found is None:
             return _error(404, "SUBSCRIPTION_NOT_FOUND", "Ressource SUBSCRIPTION introuvable")
-        try:
-            body = json.loads(await request.body())
-        except ValueError:
-            return _error(400, "UNEXPECTED_NOT_VALID_ERROR", "the body is not JSON")
-        if not isinstance(body, dict):
-            return _error(400, "UNEXPECTED_NOT_VALID_ERROR", "the body is not an object")
+        body = await _json_object(request)
+        if isinstance(body, Response):
+            return body
         for key in ("callback_url", "authentication"):
             if key in body:
                 if body[key] is None:
@@ -1128,6 +1119,18 @@ def _multipart(content_type: str, body: bytes) -> dict[str, tuple[str, bytes]]:
         filename = part.get_filename() or ""
         fields[name] = (filename, payload if isinstance(payload, bytes) else b"")
     return fields
+
+
+async def _json_object(request: Request) -> dict[str, Any] | Response:
+    """The request's JSON object body, or the provider's 400 for anything else (merge-patch
+    bodies too: they are read as plain JSON whatever their media type)."""
+    try:
+        body = json.loads(await request.body())
+    except ValueError:
+        return _error(400, "UNEXPECTED_NOT_VALID_ERROR", "the body is not JSON")
+    if not isinstance(body, dict):
+        return _error(400, "UNEXPECTED_NOT_VALID_ERROR", "the body is not an object")
+    return body
 
 
 _POSTAL = re.compile(r"^\d{5} \S.*$")
