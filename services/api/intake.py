@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
 from temporalio.client import Client, RPCTimeoutOrCancelledError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
@@ -47,11 +49,19 @@ async def register_invoice(
     created = CaseCreated(
         case_id=case_id, workflow_id=workflow_id, policy_id=policy.id, policy_version=policy.version
     )
+    async with runtime.reads.connect() as conn:
+        known = await _registered(conn, tenant, invoice.invoice_number)
+    if known is not None:  # a retry (200) or a conflicting resend (409): the vault untouched
+        return _again(known, created, invoice, content_hash), False
+    # The identity goes to the vault in its own short transaction; the case row, the
+    # workflow and the views carry the debtor's id only. The case's transaction below then
+    # takes no transaction id before its INSERT (an intake waiting there never holds back
+    # the event store's readers); a debtor left without a case is harmless (the next
+    # invoice naming it reuses it).
     async with runtime.engine.begin() as conn:
-        # The identity goes to the vault; the case row, the workflow and the views carry the
-        # debtor's id only. The lock order (debtor, then case) is the same for every intake.
         ref = await runtime.debtors.register(conn, tenant, invoice.debtor)
-        case_invoice = CaseInvoice.of(invoice, ref)
+    case_invoice = CaseInvoice.of(invoice, ref)
+    async with runtime.engine.begin() as conn:
         inserted = await conn.execute(
             insert(cases)
             .values(
@@ -67,28 +77,10 @@ async def register_invoice(
             .on_conflict_do_nothing()
             .returning(cases.c.case_id)
         )
-        if inserted.first() is None:
-            existing = (
-                await conn.execute(
-                    select(cases).where(
-                        cases.c.tenant == tenant, cases.c.invoice_number == invoice.invoice_number
-                    )
-                )
-            ).one()
-            if existing.content_hash != content_hash:
-                raise ApiError(
-                    409,
-                    "invoice_conflict",
-                    f"invoice_number: {invoice.invoice_number} is already registered "
-                    "with different content",
-                    {"case_id": existing.case_id},
-                )
-            return created.model_copy(
-                update={
-                    "policy_id": existing.policy_id,
-                    "policy_version": existing.policy_version,
-                }
-            ), False
+        if inserted.first() is None:  # registered concurrently since the check above
+            raced = await _registered(conn, tenant, invoice.invoice_number)
+            assert raced is not None
+            return _again(raced, created, invoice, content_hash), False
         start = CaseStart(
             case_id=case_id,
             tenant=tenant,
@@ -104,6 +96,30 @@ async def register_invoice(
         await save_case_view(conn, CaseView.opened(start))
         await _start_workflow(runtime, start, workflow_id)
     return created, True
+
+
+async def _registered(conn: AsyncConnection, tenant: str, invoice_number: str) -> Any:
+    """The tenant's ``cases`` row for this invoice number, if any."""
+    query = select(cases).where(cases.c.tenant == tenant, cases.c.invoice_number == invoice_number)
+    return (await conn.execute(query)).first()
+
+
+def _again(
+    existing: Any, created: CaseCreated, invoice: InvoiceIn, content_hash: str
+) -> CaseCreated:
+    """The answer to an invoice already registered: the same content is a retry (its case);
+    other content under the same number is refused (409)."""
+    if existing.content_hash != content_hash:
+        raise ApiError(
+            409,
+            "invoice_conflict",
+            f"invoice_number: {invoice.invoice_number} is already registered "
+            "with different content",
+            {"case_id": existing.case_id},
+        )
+    return created.model_copy(
+        update={"policy_id": existing.policy_id, "policy_version": existing.policy_version}
+    )
 
 
 async def _start_workflow(runtime: Runtime, start: CaseStart, workflow_id: str) -> None:
