@@ -63,8 +63,10 @@ class ConversationStart(BaseModel):
     """When the debtor was contacted (most recent last), for the contact caps."""
     sent: int = 0
     """How many messages the conversation has sent (the next message's sequence number)."""
-    seen: list[str] = Field(default_factory=list)
-    """Request keys already handled (a redelivered request is not sent twice)."""
+    answered: dict[str, ContactOutcome] = Field(default_factory=dict)
+    """What each request key was answered, most recent last: a redelivered request that
+    was sent gets the same answer again (nothing is sent twice); one that failed or was
+    withdrawn is a new request (an operator's retry after a bounce)."""
 
 
 def conversation_id(tenant: str, debtor_id: str) -> str:

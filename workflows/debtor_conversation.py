@@ -32,8 +32,8 @@ IDLE = timedelta(days=30)
 """How long a conversation with nothing to send stays open before it ends."""
 CONTINUE_AS_NEW_AFTER = 2_000
 """History events after which an idle conversation continues as new."""
-KEEP_SEEN = 500
-"""Request keys carried over continue-as-new (older ones cannot be redelivered by then)."""
+KEEP_ANSWERS = 500
+"""Answers carried over continue-as-new (older requests cannot be redelivered by then)."""
 
 
 @workflow.defn(name="DebtorConversation")
@@ -44,14 +44,20 @@ class DebtorConversationWorkflow:
         self._pending: list[ContactRequest] = list(start.pending)
         self._contacts = list(start.contacts)
         self._sent = start.sent
-        self._seen: list[str] = list(start.seen)
+        self._answered: dict[str, ContactOutcome] = dict(start.answered)
         self._answer_later: list[tuple[ContactRequest, ContactOutcome]] = []
         """Withdrawn requests, answered by the loop (a signal handler cannot await)."""
 
     @workflow.signal(name="contact_due")
     def contact_due(self, request: ContactRequest) -> None:
-        """A case's reminder to send; a key already pending or handled changes nothing."""
-        if request.key in self._seen or any(p.key == request.key for p in self._pending):
+        """A case's reminder to send. A key already pending changes nothing; one already
+        sent is answered again with what was sent; one that failed or was withdrawn is sent
+        anew (the case retries it, e.g. after an operator fixed a bounced address)."""
+        if any(p.key == request.key for p in self._pending):
+            return
+        prior = self._answered.get(request.key)
+        if prior is not None and prior.status == "sent":
+            self._answer_later.append((request, prior))
             return
         self._pending.append(request)
 
@@ -61,8 +67,8 @@ class DebtorConversationWorkflow:
         is answered ``withdrawn``); once sent, the case gets the sent outcome instead."""
         for request in [p for p in self._pending if p.key == key]:
             self._pending.remove(request)
-            self._seen.append(key)
             withdrawn = ContactOutcome(step=request.email.step, status="withdrawn")
+            self._answered[key] = withdrawn
             self._answer_later.append((request, withdrawn))
 
     @workflow.query(name="state")
@@ -120,7 +126,7 @@ class DebtorConversationWorkflow:
                 "pending": list(self._pending),
                 "contacts": self._contacts[-50:],
                 "sent": self._sent,
-                "seen": self._seen[-KEEP_SEEN:],
+                "answered": dict(list(self._answered.items())[-KEEP_ANSWERS:]),
             }
         )
 
@@ -162,12 +168,11 @@ class DebtorConversationWorkflow:
         except ActivityError as err:
             outcome = ContactOutcome(step="", status="failed", detail=failure_detail(err))
         for request in batch:
-            self._seen.append(request.key)
             others = [n for n in numbers if n != request.email.invoice_number]
-            await self._answer(
-                request,
-                outcome.model_copy(update={"step": request.email.step, "grouped_with": others}),
-            )
+            answer = outcome.model_copy(update={"step": request.email.step, "grouped_with": others})
+            self._answered.pop(request.key, None)  # most recent last
+            self._answered[request.key] = answer
+            await self._answer(request, answer)
 
     async def _answer_withdrawn(self) -> None:
         while self._answer_later:

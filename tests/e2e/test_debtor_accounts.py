@@ -16,7 +16,7 @@ from activities.conversation_requests import conversation_id
 from services.api.case_ids import workflow_id_for
 from services.embedded.mailbox_server import read_mailbox
 from storage.tables import cases, deliveries
-from tests.conftest import Smtp
+from tests.conftest import BOUNCING_DOMAIN, Smtp
 from tests.e2e.conftest import Service
 from tests.support.histories import record_history
 from tests.support.invoices import fresh_siren, invoice_payload
@@ -303,3 +303,34 @@ async def test_a_pause_on_the_debtor_holds_each_of_its_open_invoices(service: Se
             "/v1/debtors/dbt-000000000000000000000000/pause", json={"reason": "x"}
         )
     assert unknown.status_code == 404
+
+
+async def test_a_bounced_reminder_retried_by_the_operator_goes_through_the_conversation_again(
+    service: Service,
+) -> None:
+    """The conversation answers a repeated request it sent with the same answer, and sends
+    again one that failed: an operator's retry after a bounce is never swallowed."""
+    debtor = {**_debtor(uuid.uuid4().hex[:8]), "email": f"compta@{BOUNCING_DOMAIN}"}
+    async with service.client("erp") as erp:
+        created = await erp.post("/v1/invoices", json=invoice_payload(policy="demo", debtor=debtor))
+    assert created.status_code == 201, created.text
+    case_id = created.json()["case_id"]
+
+    async def attempts(count: int) -> list[dict[str, Any]]:
+        """The reminder's attempts, once there are ``count`` of them."""
+        async with asyncio.timeout(60):
+            while True:
+                view = await _read(service, case_id, live=True)
+                found = [a for a in view["actions"] if a["step"] == "reminder_1"]
+                if len(found) >= count:
+                    return found
+                await asyncio.sleep(0.3)
+
+    [first] = await attempts(1)
+    assert first["status"] == "failed" and "InvalidRecipient" in first["detail"], first
+    async with service.client("operator") as operator:
+        retried = await operator.post(
+            f"/v1/cases/{case_id}/steps/reminder_1/retry", json={"note": "adresse vérifiée"}
+        )
+    assert retried.status_code == 200, retried.text
+    assert [a["status"] for a in await attempts(2)] == ["failed", "failed"], "tried again"
