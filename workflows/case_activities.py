@@ -25,7 +25,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.email_request import EmailRequest
     from activities.event_activities import EventActivities
     from activities.event_requests import AppendCaseEvents, RecordCase
-    from schemas.case import ActionRecord, CaseView, PlannedAction, Stage
+    from schemas.case import ActionRecord, CaseView, Stage
     from schemas.contact_policy import contact_policy_for
     from schemas.policy import Channel, PolicyStep
     from workflows import case_reducer as reducer
@@ -141,14 +141,6 @@ class CaseActivities(CaseWorkflowBase):
             requested_at=workflow.now(),
         )
         self._contact_outcomes.pop(step.key, None)
-        case.next_action = PlannedAction(
-            step=step.key,
-            label=step.label,
-            channel=Channel.email,
-            planned_at=workflow.now(),
-            why="handed to the debtor's conversation: it goes out with the debtor's other "
-            "reminders due now, within the contact caps and hours",
-        )
         conversation = await workflow.execute_activity(
             request_contact,
             args=[start, contact],
