@@ -36,6 +36,9 @@ with workflow.unsafe.imports_passed_through():
 
 HOURS_SLACK = timedelta(days=4)
 """Longest a contact may wait for the allowed hours (a weekend and two holidays)."""
+# A write that lands while the case hands its reminder over (the request_contact activity)
+# is published as soon as the case starts waiting, not once the conversation answers.
+CONTACT_WAIT_PATCH = "contact-wait-keeps-writes-v1"
 CONTACT_MARGIN = timedelta(hours=1)
 """Beyond the grouping window and the send's attempts, how long a case waits for its
 debtor's conversation before sending the reminder alone (the conversation retries a
@@ -201,14 +204,19 @@ class CaseActivities(CaseWorkflowBase):
         def stirred() -> bool:
             return answered() or self._contact_moot() or self._changed
 
+        # Before the patch, a write made while request_contact ran was forgotten here (the
+        # flag was cleared before the first wait), and stayed unpublished until the answer.
+        keeps_writes = workflow.patched(CONTACT_WAIT_PATCH)
         try:
             while True:
-                self._changed = False
+                if not keeps_writes:
+                    self._changed = False
                 await workflow.wait_condition(stirred, timeout=deadline - workflow.now())
                 if answered() or self._contact_moot():
                     break
                 # A write while the reminder waits (a partial payment, a note): the read
                 # model shows it now, not once the conversation has answered.
+                self._changed = False
                 if self._publish_views:
                     await self._publish()
             if not answered():

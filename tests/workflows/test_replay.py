@@ -15,7 +15,7 @@ from temporalio.worker import Replayer
 
 from schemas.case import CaseStart, CaseView
 from tests.support.histories import HISTORIES
-from workflows import case_steps, collection_case
+from workflows import case_activities, case_steps, collection_case
 from workflows.collection_case import CollectionCaseWorkflow
 from workflows.debtor_conversation import DebtorConversationWorkflow
 from workflows.sandbox import workflow_runner
@@ -78,6 +78,9 @@ def test_histories_are_checked_in() -> None:
             "collection_case_v7_prescribed_before_any_step"
         ),
         "the debtor's conversation: two grouped messages": ("debtor_conversation_v1_grouped_twice"),
+        "a payment while the reminder is handed over, published at once": (
+            "collection_case_v8_payment_while_handing_over"
+        ),
     }
     for generation, name in generations.items():
         assert name in names, (
@@ -142,5 +145,6 @@ def test_every_patch_marker_in_the_code_has_a_recorded_history() -> None:
         case_steps.APPROVAL_PATCH,
         case_steps.CONVERSATION_PATCH,
         case_steps.PRESCRIBED_FIRST_PATCH,
+        case_activities.CONTACT_WAIT_PATCH,
     }
     assert in_code <= recorded, f"no history records {sorted(in_code - recorded)}"
