@@ -66,6 +66,8 @@ creditor_address, debtor_name, debtor_address.
   + title_description, small_claims_issuer.
 - ``injonction_de_payer@1`` (court file, draft request, CPC 1405 to 1407): third party +
   claim_basis, notice_date.
+- ``letter_problem@1`` (operator task): a registered letter the provider will not deliver
+  (``letter_final`` "yes": retry the step) or holds (funding the account releases it).
 - ``claim_declaration@1`` (to the mandataire judiciaire, C. com. L622-24, R622-24): third
   party + claim_basis, proceeding, publication_date, declaration_deadline.
 """
@@ -109,6 +111,11 @@ TEMPLATE_KEYS: dict[str, frozenset[str]] = {
     "step_failed@1": frozenset(
         {"creditor_name", "document_date", "invoice_number", "issue_date", "due_date"}
         | {"balance", "failed_step", "failure", "retry_path"}
+    ),
+    "letter_problem@1": frozenset(
+        {"creditor_name", "document_date", "invoice_number", "issue_date", "due_date"}
+        | {"balance", "letter_reference", "letter_reason", "letter_detail", "letter_final"}
+        | {"retry_path"}
     ),
 }
 """The context keys each shipped template needs (besides the recipient keys)."""

@@ -43,8 +43,18 @@ from temporalio.service import RPCError, RPCStatusCode
 from activities.registered_mail.maileva_client import MailevaClient
 from activities.registered_mail.provider import RegisteredMailError, RegisteredMailProvider
 from activities.registered_mail.settings import DEFAULT_WEBHOOK_LOGIN, RegisteredMailSettings
-from activities.registered_mail.tracking import Report, Signal, SyncResult, sync_letter
-from schemas.case_events import CaseEventEnvelope, RegisteredLetterStatus
+from activities.registered_mail.tracking import (
+    LetterProblem,
+    Report,
+    Signal,
+    SyncResult,
+    sync_letter,
+)
+from schemas.case_events import (
+    CaseEventEnvelope,
+    RegisteredLetterProblem,
+    RegisteredLetterStatus,
+)
 from services.api.deps import Runtime, RuntimeDep
 from services.api.errors import ApiError, ErrorResponse
 from storage.tables import cases, registered_letters, registered_mail_events
@@ -235,31 +245,59 @@ async def _workflow_of(runtime: Runtime, case_id: str) -> str | None:
     return found
 
 
-def temporal_signal(runtime: Runtime) -> Signal:
+async def _tell_case(
+    runtime: Runtime,
+    workflow_id: str | None,
+    case_id: str,
+    event: RegisteredLetterStatus | RegisteredLetterProblem,
+) -> None:
     """Send ``record_event`` to the case's workflow; a finished workflow (closed case) is
-    not an error, an unreachable Temporal is."""
+    not an error, an unreachable Temporal is (SignalFailed: the provider retries)."""
+    target = workflow_id or await _workflow_of(runtime, case_id)
+    if target is None:
+        log.warning("registered letter of unknown case %s: %s not signalled", case_id, event.type)
+        return
+    handle = runtime.temporal.get_workflow_handle(target)
+    try:
+        await handle.signal(
+            "record_event",
+            CaseEventEnvelope(event=event),
+            rpc_timeout=timedelta(seconds=runtime.settings.temporal_rpc_timeout_s),
+        )
+    except RPCError as err:
+        if err.status is RPCStatusCode.NOT_FOUND:
+            log.info("case %s is closed; %s not signalled", case_id, event.type)
+            return
+        raise SignalFailed(str(err)) from err
+    except RuntimeError as err:  # lazy client that cannot connect
+        raise SignalFailed(str(err)) from err
+
+
+def temporal_signal(runtime: Runtime) -> Signal:
+    """Each new delivery status, told to the case's workflow."""
 
     async def signal(workflow_id: str | None, case_id: str, event: RegisteredLetterStatus) -> None:
-        target = workflow_id or await _workflow_of(runtime, case_id)
-        if target is None:
-            log.warning("registered letter of unknown case %s: %s not signalled", case_id, event)
-            return
-        handle = runtime.temporal.get_workflow_handle(target)
-        try:
-            await handle.signal(
-                "record_event",
-                CaseEventEnvelope(event=event),
-                rpc_timeout=timedelta(seconds=runtime.settings.temporal_rpc_timeout_s),
-            )
-        except RPCError as err:
-            if err.status is RPCStatusCode.NOT_FOUND:
-                log.info("case %s is closed; %s not signalled", case_id, event.status)
-                return
-            raise SignalFailed(str(err)) from err
-        except RuntimeError as err:  # lazy client that cannot connect
-            raise SignalFailed(str(err)) from err
+        await _tell_case(runtime, workflow_id, case_id, event)
 
     return signal
+
+
+def temporal_report(runtime: Runtime, provider: str) -> Report:
+    """Each new anomaly of a letter, told to its case: not delivered, the case goes back to
+    its formal notice (blocked, with an operator task); held, the operator gets a task."""
+
+    async def report(problem: LetterProblem) -> None:
+        event = RegisteredLetterProblem(
+            anomaly=problem.anomaly.value,
+            reason=problem.reason[:300],
+            detail=problem.detail[:500],
+            provider_status=problem.provider_status[:40],
+            letter_reference=problem.provider_id[:100],
+            by=f"registered-mail:{provider}",
+        )
+        await _tell_case(runtime, problem.workflow_id, problem.case_id, event)
+
+    return report
 
 
 RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -303,7 +341,7 @@ async def registered_mail_notification(
             webhook.provider,
             temporal_signal(runtime),
             notification,
-            webhook.report,
+            webhook.report or temporal_report(runtime, webhook.provider.name),
         )
     except LetterNotFound as err:
         raise ApiError(404, "not_found", str(err)) from None

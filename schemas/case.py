@@ -97,6 +97,20 @@ class FormalNoticeState(BaseModel):
     """Last day of the debtor's deadline (CPC 641-642, moved past non-working days)."""
     escalate_from: datetime | None = None
     statuses: list[tuple[str, date]] = Field(default_factory=list)
+    undelivered: str | None = None
+    """The provider's final anomaly (rejected, recipient_rejected, canceled): this letter
+    never left, the notice was not served, and the step runs again once retried."""
+
+
+class LetterProblemState(BaseModel):
+    """A registered letter the provider will not deliver (``final``) or holds."""
+
+    letter_reference: str
+    anomaly: str
+    final: bool
+    reason: str
+    detail: str = ""
+    reported_at: datetime
 
 
 class JournalEntry(BaseModel):
@@ -230,6 +244,9 @@ class CaseView(BaseModel):
     (the event store keeps every fact), so history stays bounded over years."""
     facts_trimmed: int = 0
     """Facts in the journal entries left behind by continue-as-new."""
+    letter_problems: list[LetterProblemState] = Field(default_factory=list)
+    """What the registered-mail provider reported it will not deliver (or holds), newest
+    last: the operator's task reads the reason from here."""
     follow_ups: list[str] = Field(default_factory=list)
     """Actions an event asked for and the timeline has not run yet (claim declaration,
     enforcement hand-off): carried over continue-as-new."""

@@ -121,6 +121,27 @@ class RegisteredLetterStatus(_Event):
     on: BoundedDate
 
 
+class RegisteredLetterProblem(_Event):
+    """The registered-mail provider will not deliver the formal notice's letter (rejected,
+    recipient refused, canceled: the notice was never served, the step must run again) or
+    holds it (blocked until the account is funded: it leaves afterwards). Reported by the
+    provider's notifications (activities/registered_mail/tracking.py)."""
+
+    type: Literal["registered_letter_problem"] = "registered_letter_problem"
+    anomaly: Literal["rejected", "recipient_rejected", "canceled", "blocked"]
+    reason: str = Field(min_length=1, max_length=300, description="What the operator reads")
+    detail: str = Field(default="", max_length=MAX_NOTE, description="The provider's words")
+    provider_status: str = Field(default="", max_length=40)
+    letter_reference: str = Field(
+        min_length=1, max_length=100, description="The provider's id of the sending"
+    )
+
+    @property
+    def final(self) -> bool:
+        """The letter will never be delivered (anything but ``blocked``)."""
+        return self.anomaly != "blocked"
+
+
 class PhoneOutcome(_Event):
     # The rules of _details, stated for clients (and generators) in the schema.
     model_config = ConfigDict(
@@ -261,6 +282,7 @@ CaseEvent = Annotated[
     | InsolvencyPublished
     | EInvoicingStatus
     | RegisteredLetterStatus
+    | RegisteredLetterProblem
     | PhoneOutcome
     | PartnerReport
     | MigratePolicy

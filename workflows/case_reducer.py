@@ -22,6 +22,7 @@ from schemas.case import (
     Hold,
     HoldKind,
     JournalEntry,
+    LetterProblemState,
     Outcome,
     PaymentIn,
     PaymentRecord,
@@ -44,10 +45,11 @@ from schemas.case_events import (
     PaymentPlanAgreed,
     PhoneOutcome,
     PromiseToPay,
+    RegisteredLetterProblem,
     RegisteredLetterStatus,
     RetryStep,
 )
-from schemas.policy import Policy, PolicyStep
+from schemas.policy import Policy, PolicyStep, StepKind
 from workflows.claim import prescription_last_day
 from workflows.einvoicing import EInvoicingEffect, einvoicing_effect
 from workflows.payment_rules import is_duplicate
@@ -65,6 +67,8 @@ CALL_OUTCOMES = {
 }
 FOLLOW_UP_DECLARE_CLAIM = "declare_claim"
 FOLLOW_UP_ENFORCEMENT = "enforcement_handoff"
+FOLLOW_UP_LETTER_PROBLEM = "registered_letter_problem:"
+"""Followed by the index in ``case.letter_problems`` of the problem to make a task of."""
 ESCALATED = {Stage.small_claims, Stage.injonction_de_payer, Stage.agency, Stage.enforcement}
 PER_STEP_HOLDS = {HoldKind.blocked, HoldKind.approval}
 """Hold kinds kept one per step (``ref``), not one per case."""
@@ -295,8 +299,15 @@ def check_event(case: CaseView, event: CaseEvent) -> None:
         total = sum((i.amount for i in event.instalments), Decimal("0"))
         if total != case.balance:
             raise EventRejected("instalments", f"they total {total}, the balance is {case.balance}")
-    if isinstance(event, RegisteredLetterStatus) and case.formal_notice is None:
+    if isinstance(event, RegisteredLetterStatus | RegisteredLetterProblem) and (
+        case.formal_notice is None
+    ):
         raise EventRejected("type", "no registered letter has been sent on this case")
+    notice = case.formal_notice
+    if isinstance(event, RegisteredLetterStatus) and notice and notice.undelivered:
+        raise EventRejected(
+            "type", f"the registered letter was not delivered ({notice.undelivered})"
+        )
     if isinstance(event, PartnerReport) and case.stage not in ESCALATED:
         raise EventRejected("type", "the case has not been handed to a partner")
     if isinstance(event, MigratePolicy):
@@ -399,6 +410,8 @@ def apply_event(case: CaseView, event: CaseEvent, policy: Policy, now: datetime)
         _einvoicing(case, event, now, einvoicing_effect(event.code))
     elif isinstance(event, RegisteredLetterStatus):
         _registered_letter(case, event, now)
+    elif isinstance(event, RegisteredLetterProblem):
+        return _letter_problem(case, event, policy, now)
     elif isinstance(event, PhoneOutcome):
         return _phone_outcome(case, event, policy, now)
     elif isinstance(event, PartnerReport):
@@ -514,6 +527,55 @@ def _registered_letter(case: CaseView, event: RegisteredLetterStatus, now: datet
     journal(case, now, "RegisteredLetterStatus", f"{event.status} on {event.on}", event.by, fact)
     if event.status != "wrong_address" and notice.first_presented_on is None:
         notice.first_presented_on = event.on
+
+
+def _letter_problem(
+    case: CaseView, event: RegisteredLetterProblem, policy: Policy, now: datetime
+) -> list[str]:
+    """The provider will not deliver the notice's letter, or holds it. Not delivered: the
+    notice was never served (C. civ. 1344 needs it received, its deadline runs from first
+    presentation), so the case says so and goes back to the formal-notice step, blocked
+    until an operator retries it (a new letter). Held: only the operator's task. A repeat
+    of a known problem changes nothing."""
+    if any(
+        (known.letter_reference, known.anomaly) == (event.letter_reference, event.anomaly)
+        for known in case.letter_problems
+    ):
+        return []
+    case.letter_problems.append(
+        LetterProblemState(
+            letter_reference=event.letter_reference,
+            anomaly=event.anomaly,
+            final=event.final,
+            reason=event.reason,
+            detail=event.detail,
+            reported_at=now,
+        )
+    )
+    fact = ev.RegisteredLetterUndelivered(
+        letter_reference=event.letter_reference,
+        anomaly=ev.LetterAnomalyKind(event.anomaly),
+        final=event.final,
+        reason=event.reason,
+        provider_status=event.provider_status,
+    )
+    summary = f"{event.anomaly}: {event.reason}"
+    journal(case, now, "RegisteredLetterProblem", summary, event.by, fact)
+    notice = case.formal_notice
+    if event.final and notice is not None and notice.undelivered is None:
+        notice.undelivered = event.anomaly
+        index = case.steps_done - 1
+        if 0 <= index < len(policy.steps) and policy.steps[index].kind is StepKind.formal_notice:
+            case.steps_done = index
+            case.stage = Stage.amicable
+            block_step(
+                case,
+                policy.steps[index].key,
+                "registered_letter",
+                f"lettre recommandée non distribuée ({event.anomaly}) : {event.reason}",
+                now,
+            )
+    return [f"{FOLLOW_UP_LETTER_PROBLEM}{len(case.letter_problems) - 1}"]
 
 
 def _phone_outcome(case: CaseView, event: PhoneOutcome, policy: Policy, now: datetime) -> list[str]:

@@ -268,6 +268,9 @@ class CaseSteps(CaseActivities):
                 done = await self._declare_claim()
             elif follow_up == reducer.FOLLOW_UP_ENFORCEMENT:
                 done = await self._enforce()
+            elif follow_up.startswith(reducer.FOLLOW_UP_LETTER_PROBLEM):
+                index = int(follow_up.removeprefix(reducer.FOLLOW_UP_LETTER_PROBLEM))
+                done = await self._letter_problem_task(index)
             else:
                 done = True
             if not done:
@@ -309,6 +312,39 @@ class CaseSteps(CaseActivities):
             return False
         self._note_action("ClaimDeclared", action, facts.claim_declared(case, action))
         reducer.close(case, Outcome.insolvency_claim_declared, workflow.now(), hold.reason)
+        return True
+
+    async def _letter_problem_task(self, index: int) -> bool:
+        """An operator task for a registered letter the provider will not deliver (retry
+        the formal notice: a new letter) or holds (fund the account: it leaves)."""
+        problem = self._case.letter_problems[index]
+        notice = next(
+            (step for step in self._policy.steps if step.kind is StepKind.formal_notice), None
+        )
+        step_key = notice.key if notice is not None else "formal_notice"
+        context, _ = self._claim()
+        context.update(
+            letter_reference=problem.letter_reference,
+            letter_reason=problem.reason,
+            letter_detail=problem.detail,
+            letter_final="yes" if problem.final else "no",
+            retry_path=f"/v1/cases/{self._case.case_id}/steps/{step_key}/retry",
+        )
+        label = (
+            "Lettre recommandée non distribuée : relancer la mise en demeure"
+            if problem.final
+            else "Lettre recommandée bloquée chez le prestataire"
+        )
+        task = PolicyStep(
+            key=f"{step_key}_letter_problem_{index + 1}",
+            label=label,
+            kind=StepKind.phone_call,
+            channel=Channel.phone_task,
+            template="letter_problem@1",
+            offset=timedelta(0),
+        )
+        created = await self._channel(task, "phone_task", "letter_problem@1", context)
+        self._note_action("PhoneTaskCreated", created, facts.phone_task(created))
         return True
 
     # ---- failure ------------------------------------------------------------------------

@@ -126,8 +126,12 @@ def channel_request(
     partner: PartnerKind | None = None,
     to: Recipient | None = None,
 ) -> ChannelRequest:
+    key = f"{case.case_id}/{step}/{channel}"
+    undelivered = sum(1 for problem in case.letter_problems if problem.final)
+    if channel == "registered_letter" and undelivered:
+        key += f"/{undelivered + 1}"  # a new letter: the one before will never be delivered
     return ChannelRequest(
-        idempotency_key=f"{case.case_id}/{step}/{channel}",
+        idempotency_key=key,
         case_id=case.case_id,
         tenant=case.tenant,
         step=step,

@@ -61,6 +61,8 @@ class RegisteredMailSettings(BaseSettings):
     """Ask Maileva to scan returned letters (``returned_mail_scanning``), whose image is then
     kept as evidence."""
     timeout_s: float = Field(default=30.0, alias="REGISTERED_MAIL_TIMEOUT_S")
+    poll_s: float = Field(default=900.0, ge=0, alias="REGISTERED_MAIL_POLL_S")
+    """How often the API reads back open letters in case a notification was lost (0: never)."""
 
     @property
     def enabled(self) -> bool:

@@ -27,9 +27,11 @@ from eventstore.events.case import (
 from eventstore.events.contact import (
     CallOutcome,
     FormalNoticeSent,
+    LetterAnomalyKind,
     LetterStatus,
     PhoneCallLogged,
     RegisteredLetterPresented,
+    RegisteredLetterUndelivered,
     ReminderChannel,
     ReminderSent,
 )
@@ -64,6 +66,7 @@ EVENT_CLASSES: tuple[type[DomainEvent], ...] = (
     PhoneCallLogged,
     FormalNoticeSent,
     RegisteredLetterPresented,
+    RegisteredLetterUndelivered,
     PromiseToPayMade,
     PromiseBroken,
     PaymentPlanAgreed,
@@ -115,6 +118,7 @@ __all__ = [
     "Instalment",
     "InstalmentMissed",
     "InvoiceRegistered",
+    "LetterAnomalyKind",
     "LetterStatus",
     "PaymentPlanAgreed",
     "PaymentRecorded",
@@ -124,6 +128,7 @@ __all__ = [
     "PromiseBroken",
     "PromiseToPayMade",
     "RegisteredLetterPresented",
+    "RegisteredLetterUndelivered",
     "ReminderChannel",
     "ReminderSent",
 ]

@@ -84,3 +84,23 @@ class RegisteredLetterPresented(DomainEvent):
     letter_reference: str = Field(min_length=1, max_length=100)
     status: LetterStatus
     status_on: date
+
+
+class LetterAnomalyKind(StrEnum):
+    rejected = "rejected"
+    recipient_rejected = "recipient_rejected"
+    canceled = "canceled"
+    blocked = "blocked"
+
+
+class RegisteredLetterUndelivered(DomainEvent):
+    """The postal provider will not deliver a registered letter (``final``: rejected,
+    recipient refused, canceled) or holds it (blocked until the account is funded)."""
+
+    event_type: ClassVar[str] = "RegisteredLetterUndelivered"
+
+    letter_reference: str = Field(min_length=1, max_length=100)
+    anomaly: LetterAnomalyKind
+    final: bool
+    reason: str = Field(min_length=1, max_length=300)
+    provider_status: str = Field(default="", max_length=40)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,6 +17,7 @@ from activities.registered_mail.provider import RegisteredMailError
 from activities.registered_mail.subscriptions import ensure_subscriptions
 from inbound import partner_reports, registered_mail_notifications
 from inbound.registered_mail_notifications import RegisteredMailWebhook
+from inbound.registered_mail_polling import keep_polling
 from legal import load_rate_table
 from policies.catalog import parse_tenant_policies
 from services.api.deps import Runtime
@@ -86,10 +88,12 @@ def create_app(
         engine = make_engine(settings.database_url)
         read_engine = make_engine(settings.database_url, pool_size=5, max_overflow=5)
         temporal = await connect_temporal(settings, lazy=True)
+        mail_provider = None
         if registered_mail is not None and registered_mail.enabled:
+            mail_provider = MailevaClient(registered_mail)
             app.state.registered_mail_webhook = RegisteredMailWebhook(
                 secret=registered_mail.webhook_secret,
-                provider=MailevaClient(registered_mail),
+                provider=mail_provider,
                 login=registered_mail.webhook_login,
             )
             if registered_mail.webhook_url:
@@ -107,9 +111,18 @@ def create_app(
             tenant_sirens=tenant_sirens,
             read_engine=read_engine,
         )
+        polling = None
+        if mail_provider is not None and registered_mail is not None and registered_mail.poll_s:
+            polling = asyncio.create_task(
+                keep_polling(app.state.runtime, [mail_provider], registered_mail.poll_s)
+            )
         try:
             yield
         finally:
+            if polling is not None:
+                polling.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await polling
             await engine.dispose()
             await read_engine.dispose()
 

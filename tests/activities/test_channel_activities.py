@@ -80,6 +80,10 @@ BUSINESS_CONTEXT: dict[str, str] = {
     "failed_step": "Mise en demeure (LRAR)",
     "failure": "RegisteredMailRefused: adresse incomplète",
     "retry_path": "/v1/cases/case-1/steps/formal_notice/retry",
+    "letter_reference": "5f1c2d3e-0000-4000-8000-000000000001",
+    "letter_reason": "le prestataire a rejeté l'envoi recommandé : il ne partira pas",
+    "letter_detail": "REJECTED: Document non conforme",
+    "letter_final": "yes",
 }
 
 CONSUMER_CONTEXT: dict[str, str] = {
@@ -290,6 +294,23 @@ CASES = [
             "même clé d'idempotence",
         ),
         "failure",
+    ),
+    Case(
+        "create_phone_task",
+        "phone_task",
+        "letter_problem@1",
+        None,
+        DEBTOR,
+        (
+            "TÂCHE OPÉRATEUR — lettre recommandée non distribuée",
+            "Référence chez le prestataire : 5f1c2d3e-0000-4000-8000-000000000001",
+            "Motif : le prestataire a rejeté l'envoi recommandé",
+            "Réponse du prestataire : REJECTED: Document non conforme",
+            "elle ne vaut pas mise en demeure et son délai",
+            "POST /v1/cases/case-1/steps/formal_notice/retry",
+            "nouvelle clé d'idempotence",
+        ),
+        "letter_reason",
     ),
 ]
 BY_TEMPLATE = {case.template: case for case in CASES}

@@ -32,6 +32,7 @@ from eventstore.events import (
     InsolvencyDetected,
     Instalment,
     InstalmentMissed,
+    LetterAnomalyKind,
     LetterStatus,
     PaymentPlanAgreed,
     PaymentRecorded,
@@ -41,6 +42,7 @@ from eventstore.events import (
     PromiseBroken,
     PromiseToPayMade,
     RegisteredLetterPresented,
+    RegisteredLetterUndelivered,
     ReminderChannel,
     ReminderSent,
 )
@@ -81,6 +83,13 @@ SAMPLES: list[DomainEvent] = [
         deadline_days=8,
     ),
     RegisteredLetterPresented(letter_reference="LRAR-1", status=LetterStatus.refused, status_on=ON),
+    RegisteredLetterUndelivered(
+        letter_reference="LRAR-2",
+        anomaly=LetterAnomalyKind.recipient_rejected,
+        final=True,
+        reason="adresse invalide",
+        provider_status="PROCESSED_WITH_ERRORS",
+    ),
     PromiseToPayMade(amount=Decimal("0.01"), promised_by=ON, grace_days=3),
     PromiseBroken(promised_by=ON, amount_promised=Decimal("100"), amount_received=Decimal("0")),
     PaymentPlanAgreed(
