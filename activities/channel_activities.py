@@ -39,6 +39,8 @@ from activities.channel_templates import (
 )
 from activities.debtor_resolution import resolved_channel
 from activities.partners import PartnerClient, handoff_to_partner
+from activities.postal_mail.dispatch import post_simple_letter
+from activities.postal_mail.provider import PostalMailProvider
 from activities.registered_mail.dispatch import post_registered_letter
 from activities.registered_mail.provider import RegisteredMailProvider
 from storage.debtor_vault import DebtorVault
@@ -105,6 +107,7 @@ class ChannelActivities:
         engine: AsyncEngine,
         *,
         registered_mail: RegisteredMailProvider | None = None,
+        postal_mail: PostalMailProvider | None = None,
         partners: PartnerClient | None = None,
         vault: DebtorVault | None = None,
     ) -> None:
@@ -113,12 +116,21 @@ class ChannelActivities:
         self._engine = engine
         self._vault = vault
         self._registered_mail = registered_mail
+        self._postal_mail = postal_mail
         self._partners = partners
 
     @activity.defn(name="send_letter")
     async def send_letter(self, request: ChannelRequest) -> ChannelReceipt:
-        """A letter by simple post (e.g. the last amicable reminder with statement of account)."""
-        return await self._record(request, "letter", partners={None})
+        """A letter by simple post (e.g. the last amicable reminder with statement of account).
+
+        With a provider, the recorded letter is then posted through it, once per key
+        (activities/postal_mail/dispatch.py); without one, the letter is only recorded."""
+        receipt, resolved = await self._record_resolved(request, "letter", partners={None})
+        if self._postal_mail is None:
+            return receipt
+        return await post_simple_letter(
+            self._engine, self._postal_mail, resolved, receipt, self._vault
+        )
 
     @activity.defn(name="send_registered_letter")
     async def send_registered_letter(self, request: ChannelRequest) -> ChannelReceipt:

@@ -20,7 +20,9 @@ from typing import Any
 import uvicorn
 
 from activities.partners.settings import PartnerSettings
+from activities.postal_mail import PostalMailSettings
 from activities.registered_mail import RegisteredMailSettings
+from sandboxes.maileva_mail_server import start_sandbox_maileva_mail
 from sandboxes.partner_server import start_embedded_partner
 from sandboxes.registered_mail_server import start_sandbox_registered_mail
 from services.api.app import create_app
@@ -45,6 +47,7 @@ log = logging.getLogger("recouvre.run")
 def _banner(
     settings: Settings,
     registered_mail_url: str,
+    postal_mail_url: str,
     partners: PartnerSettings,
     children: list[Child],
 ) -> str:
@@ -69,6 +72,7 @@ def _banner(
         if settings.embedded_smtp
         else f"  SMTP relay   {settings.smtp_host}:{settings.smtp_port}",
         f"  Registered mail  {registered_mail_url} (Maileva API; sandbox unless configured)",
+        f"  Simple letters   {postal_mail_url or 'recorded only'} (Maileva mail API)",
         f"  Partners     agency {partners.agency_url}, commissaire {partners.commissaire_url}",
         "  API keys (Authorization: Bearer <key>):",
     ]
@@ -103,6 +107,7 @@ async def run_service(settings: Settings) -> None:
             stack.callback(smtp.stop)
         api_url = f"http://127.0.0.1:{settings.api_port}"
         mail = RegisteredMailSettings()
+        mail_sandbox = None
         if not mail.enabled:  # the embedded default: a local service speaking Maileva's API
             mail_sandbox = await asyncio.to_thread(
                 start_sandbox_registered_mail,
@@ -114,6 +119,15 @@ async def run_service(settings: Settings) -> None:
             )
             stack.callback(mail_sandbox.stop)
             mail = mail_sandbox.settings()
+        postal = PostalMailSettings()
+        if not os.environ.get("POSTAL_MAIL_PROVIDER_URL") and mail_sandbox is not None:
+            # Simple letters through a local service speaking Maileva's mail API, logged in
+            # at the registered-mail sandbox's token endpoint (one account, as at Maileva).
+            postal_sandbox = await asyncio.to_thread(
+                start_sandbox_maileva_mail, "127.0.0.1", 0, shared_auth=mail_sandbox
+            )
+            stack.callback(postal_sandbox.stop)
+            postal = postal_sandbox.settings()
         partners = PartnerSettings()
         if not partners.enabled:  # the embedded default: a local agency / commissaire
             tenants = {p.tenant for p in parse_api_keys(settings.api_keys).values()}
@@ -121,11 +135,14 @@ async def run_service(settings: Settings) -> None:
                 start_embedded_partner, partners, api_url, tenants
             )
             stack.callback(partner_sandbox.stop)
-        children = _children(settings, mail, partners)
+        children = _children(settings, mail, postal, partners)
         await stack.enter_async_context(supervised(children))
         app = create_app(settings, registered_mail=mail, partners=partners)
         server = uvicorn.Server(_uvicorn_config(settings, app))
-        print(_banner(settings, mail.provider_url, partners, children), flush=True)
+        print(
+            _banner(settings, mail.provider_url, postal.provider_url, partners, children),
+            flush=True,
+        )
         # uvicorn replays the Ctrl-C it caught once it has stopped serving; let that one
         # (and any impatient second one) wait for the workers and servers to stop in order.
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -147,7 +164,10 @@ def _stopping(sig: int, _frame: object) -> None:
 
 
 def _children(
-    settings: Settings, mail: RegisteredMailSettings, partners: PartnerSettings
+    settings: Settings,
+    mail: RegisteredMailSettings,
+    postal: PostalMailSettings,
+    partners: PartnerSettings,
 ) -> list[Child]:
     """The worker processes and the projector process, with the settings the runner
     resolved (embedded PostgreSQL, dev server, mailbox, sandboxes) in their environment."""
@@ -156,6 +176,7 @@ def _children(
         **os.environ,
         **settings_env(settings),
         **settings_env(mail),
+        **settings_env(postal),
         **settings_env(partners),
         "TEMPORAL_ADDRESS": settings.temporal_target,
         "SMTP_HOST": host,

@@ -17,6 +17,8 @@ from activities.email_activities import EmailActivities, SmtpSettings
 from activities.event_activities import EventActivities
 from activities.partners import HttpPartnerClient
 from activities.partners.settings import PartnerSettings
+from activities.postal_mail import PostalMailSettings
+from activities.postal_mail import provider_from_settings as postal_provider
 from activities.registered_mail import RegisteredMailSettings, provider_from_settings
 from eventstore.store import EventStore
 from projections.projector import run_projector
@@ -69,13 +71,15 @@ def build_worker(
     engine: AsyncEngine,
     *,
     registered_mail: RegisteredMailSettings | None = None,
+    postal_mail: PostalMailSettings | None = None,
     partners: PartnerSettings | None = None,
     metrics: ActivityMetrics | None = None,
 ) -> Worker:
     """A worker on the case task queue with every workflow and activity of recouvre.
 
-    Registered mail and partner hand-offs go to the configured providers (REGISTERED_MAIL_*,
-    PARTNER_*, or the sandboxes `recouvre run` starts); without them they are only recorded.
+    Registered mail, simple letters and partner hand-offs go to the configured providers
+    (REGISTERED_MAIL_*, POSTAL_MAIL_*, PARTNER_*, or the sandboxes `recouvre run` starts);
+    without them they are only recorded.
     Every activity attempt is counted into ``metrics`` (the process's, unless given).
     """
     vault = debtor_vault(settings)
@@ -85,6 +89,7 @@ def build_worker(
     channels = ChannelActivities(
         engine,
         registered_mail=provider_from_settings(mail_settings),
+        postal_mail=postal_provider(postal_mail or PostalMailSettings()),
         partners=HttpPartnerClient.from_settings(partner_settings)
         if partner_settings.enabled
         else None,

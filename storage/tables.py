@@ -4,8 +4,9 @@ The Alembic migrations in storage/migrations create them; tests compare these ob
 migrated database. Grouped by owner: the service's cases and email ledger (0001, 0007), the
 event store (0002), the channel outbox (0003), the read tables (0004, derived data, emptied and
 refilled by a rebuild), registered mail (0005), partner hand-offs (0006), the case views
-(0009, the read model the case workflows publish) and the debtors with their data keys (0010,
-the only place a debtor's identity is kept).
+(0009, the read model the case workflows publish), the debtors with their data keys (0010,
+the only place a debtor's identity is kept), the files a case was opened or changed with (0011)
+and the simple letters posted through a provider (0012).
 """
 
 from __future__ import annotations
@@ -428,3 +429,37 @@ of the case; ``sha256`` and ``size`` are the received bytes', so the same file p
 is stored once. The file names the buyer: when ``debtor_id`` is set, ``content`` is sealed
 (AES-256-GCM, purpose "file") with that debtor's data key and becomes unreadable once the
 debtor is erased, its hash still proving what was received."""
+
+
+# --- simple letters posted through a provider (migration 0012) ---
+
+postal_letters = Table(
+    "postal_letters",
+    metadata,
+    Column("idempotency_key", String(200), primary_key=True),
+    Column("case_id", String(64), nullable=False, index=True),
+    Column("tenant", String(64), nullable=False),
+    Column("step", String(64), nullable=False),
+    Column("workflow_id", String(200)),
+    Column("provider", String(32), nullable=False),
+    Column("provider_id", String(100)),
+    Column("provider_status", String(32)),
+    Column("status", String(32), nullable=False),
+    Column("status_history", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("document_sha256", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("submitted_at", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    UniqueConstraint("provider", "provider_id", name="uq_postal_letters_provider_id"),
+)
+"""One row per letter by simple post handed to a provider, keyed like channel_outbox.
+
+``status``: ``pending`` (recorded), ``creating`` (a sending is being asked for), ``created``
+(the provider's id is in ``provider_id``, before anything else is done with it),
+``submitted``, or ``refused`` (the provider will not take the address or the document: not
+submitted, retried once the data is fixed); after submission, what the provider reports
+(``accepted``, ``processed``, ``rejected``, ``undelivered``), ``provider_status`` its own
+word. ``status_history``: every step with when and where from (refusals with their reason).
+``document_sha256``: the PDF handed over. Holds no name or address: those stay in the
+outbox row (sealed for vault debtors) and at the provider.
+"""
