@@ -6,6 +6,7 @@
 #   - a real Temporal cluster's server and SQL tool (deploy/build_cluster.sh);
 #   - the console's JavaScript (htmx, Chart.js) from the npm registry, pinned by SHA-256;
 #   - Debian's Chromium, which the console's browser tests drive (Playwright).
+#   - Debian's Pango, DejaVu fonts and poppler-utils, for the letters' PDF layout (WeasyPrint).
 # Heavy, versioned artefacts live in a user-level cache outside the clone, so a
 # fresh clone bootstraps in seconds once the cache is warm.
 set -euo pipefail
@@ -99,6 +100,28 @@ if ! command -v chromium >/dev/null 2>&1; then
         }
     else
         say "Chromium is missing: install it (apt-get install chromium) for tests/console"
+    fi
+fi
+
+# 7. The letters' PDF layout (activities/letter_layout): WeasyPrint needs Debian's Pango, the
+#    letters embed DejaVu, and their tests read the PDFs with poppler-utils (pdftotext,
+#    pdftoppm). Installed only when one is missing.
+letter_debs="libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core poppler-utils"
+missing_debs=""
+for deb in $letter_debs; do
+    dpkg-query -W -f='${Status}' "$deb" 2>/dev/null | grep -q "install ok installed" ||
+        missing_debs="$missing_debs $deb"
+done
+if [ -n "$missing_debs" ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        say "installing$missing_debs from Debian (once) for the letters' PDF layout"
+        export DEBIAN_FRONTEND=noninteractive
+        # shellcheck disable=SC2086  # one word per package
+        apt-get install -y -qq $missing_debs >/dev/null 2>&1 || {
+            apt-get update -qq >/dev/null && apt-get install -y -qq $missing_debs >/dev/null
+        }
+    else
+        say "missing for the letters' PDF layout:$missing_debs (apt-get install$missing_debs)"
     fi
 fi
 
