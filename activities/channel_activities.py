@@ -38,6 +38,7 @@ from activities.channel_templates import (
     render_channel,
 )
 from activities.debtor_resolution import resolved_channel
+from activities.letter_layout.stored import layout_json
 from activities.partners import PartnerClient, handoff_to_partner
 from activities.postal_mail.dispatch import post_simple_letter
 from activities.postal_mail.provider import PostalMailProvider
@@ -205,11 +206,16 @@ class ChannelActivities:
             self._check(resolved, channel, partners)
             body = self._render(resolved)
             body_hash = hashlib.sha256(body.encode()).hexdigest()
+            layout = layout_json(resolved, reference_for(request.idempotency_key))
             stored = body
             if request.debtor_id is not None and self._vault is not None:
                 stored = await self._vault.seal_text(
                     conn, request.tenant, request.debtor_id, "outbox", body
                 )
+                if layout is not None:
+                    layout = await self._vault.seal_text(
+                        conn, request.tenant, request.debtor_id, "outbox", layout
+                    )
             inserted = (
                 await conn.execute(
                     insert(channel_outbox)
@@ -222,6 +228,7 @@ class ChannelActivities:
                         partner=request.partner,
                         recipient=request.recipient.model_dump(mode="json"),
                         body=stored,
+                        layout=layout,
                         body_sha256=body_hash,
                         reference=reference_for(request.idempotency_key),
                         status="recorded",

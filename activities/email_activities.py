@@ -27,7 +27,7 @@ from activities.email_layout import html_body, payment_url, text_body
 from activities.email_request import EmailReceipt, EmailRequest
 from activities.email_templates import RenderedEmail, french_amount, french_date, render_email
 from activities.grouped_email_request import GroupedEmailRequest
-from activities.registered_mail.letter_pdf import render_letter_pdf
+from activities.letter_layout.stored import printed_pdf
 from storage.debtor_vault import DebtorVault
 from storage.tables import channel_outbox, deliveries
 
@@ -351,13 +351,17 @@ class EmailActivities:
             activity.logger.warning("document %s not found; email sent without attachment", key)
             return
         invoice_number = request.invoice_number
-        body = row.body
+        body, layout = row.body, row.layout
         if self._vault is not None:
             body = await self._vault.open_text(
                 conn, request.tenant, request.debtor_id, "outbox", body
             )
-        pdf = render_letter_pdf(
-            body, title=f"{row.step} {invoice_number}", reference=row.reference,
+            if layout is not None:
+                layout = await self._vault.open_text(
+                    conn, request.tenant, request.debtor_id, "outbox", layout
+                )
+        pdf = printed_pdf(
+            body, layout, title=f"{row.step} {invoice_number}", reference=row.reference,
             created_at=row.created_at,
         )  # fmt: skip
         message.add_attachment(

@@ -137,6 +137,9 @@ channel_outbox = Table(
     Column("reference", String(32), nullable=False),
     Column("status", String(16), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # The letter laid out (activities/letter_layout, JSON; sealed like ``body`` for a debtor
+    # account), what is printed; null for tasks and rows recorded before it (migration 0013).
+    Column("layout", Text),
 )
 """What the non-email channels sent (or would send): one row per idempotency key."""
 

@@ -31,9 +31,9 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.channel_requests import ChannelReceipt, ChannelRequest
+from activities.letter_layout.stored import printed_pdf
 from activities.postal_mail.provider import PostalLetterStatus, PostalMailProvider, SimpleLetter
 from activities.registered_mail.dispatch import refusal_type
-from activities.registered_mail.letter_pdf import render_letter_pdf
 from activities.registered_mail.provider import (
     LetterRejected,
     PostalAddress,
@@ -76,8 +76,9 @@ def build_simple_letter(request: ChannelRequest, outbox_row: Any) -> SimpleLette
     creditor_lines = [
         line for line in request.context.get("creditor_address", "").splitlines() if line.strip()
     ]
-    pdf = render_letter_pdf(
+    pdf = printed_pdf(
         outbox_row.body,
+        outbox_row.layout,
         title=title,
         reference=outbox_row.reference,
         created_at=outbox_row.created_at,
@@ -174,9 +175,13 @@ async def _recorded_body(
                 )
             )
         ).one()
-        body = row.body
+        body, layout = row.body, row.layout
         if vault is not None:
             body = await vault.open_text(conn, request.tenant, request.debtor_id, "outbox", body)
+            if layout is not None:
+                layout = await vault.open_text(
+                    conn, request.tenant, request.debtor_id, "outbox", layout
+                )
     if body.startswith(SEALED_PREFIX) or body == ERASED_TEXT:
         reason = "sealed and no vault was given" if body != ERASED_TEXT else "erased"
         raise ApplicationError(
@@ -185,7 +190,9 @@ async def _recorded_body(
             type="LetterUnreadable",
             non_retryable=True,
         )
-    return SimpleNamespace(**{**row._mapping, "body": body})
+    if layout == ERASED_TEXT:
+        layout = None
+    return SimpleNamespace(**{**row._mapping, "body": body, "layout": layout})
 
 
 async def post_simple_letter(

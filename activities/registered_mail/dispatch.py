@@ -26,7 +26,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.channel_requests import ChannelReceipt, ChannelRequest
-from activities.registered_mail.letter_pdf import render_letter_pdf
+from activities.letter_layout.stored import printed_pdf
 from activities.registered_mail.provider import (
     Letter,
     LetterRejected,
@@ -63,8 +63,9 @@ def build_letter(request: ChannelRequest, outbox_row: Any) -> Letter:
     creditor_lines = [
         line for line in request.context.get("creditor_address", "").splitlines() if line.strip()
     ]
-    pdf = render_letter_pdf(
+    pdf = printed_pdf(
         outbox_row.body,
+        outbox_row.layout,
         title=title,
         reference=outbox_row.reference,
         created_at=outbox_row.created_at,
@@ -163,7 +164,12 @@ async def post_registered_letter(
             body = await vault.open_text(
                 conn, request.tenant, request.debtor_id, "outbox", outbox_row.body
             )
-            outbox_row = SimpleNamespace(**{**outbox_row._mapping, "body": body})
+            layout = outbox_row.layout
+            if layout is not None:
+                layout = await vault.open_text(
+                    conn, request.tenant, request.debtor_id, "outbox", layout
+                )
+            outbox_row = SimpleNamespace(**{**outbox_row._mapping, "body": body, "layout": layout})
     letter = build_letter(request, outbox_row)
     async with engine.begin() as conn:
         await conn.execute(

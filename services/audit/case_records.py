@@ -72,6 +72,8 @@ class OutboxRecord:
     reference: str
     status: str
     created_at: datetime
+    layout: str | None = None
+    """The letter laid out (JSON), opened like ``body``; None before layouts or for tasks."""
 
 
 def _case(row: Any) -> CaseRecord:
@@ -213,6 +215,7 @@ async def case_documents(
                 partner=row.partner,
                 recipient=dict(row.recipient),
                 body=await opened(conn, "outbox", row.body),
+                layout=await opened(conn, "outbox", row.layout) if row.layout else None,
                 body_sha256=row.body_sha256,
                 reference=row.reference,
                 status=row.status,

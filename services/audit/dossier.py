@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from activities.registered_mail.letter_pdf import render_letter_pdf
+from activities.letter_layout.stored import printed_pdf
 from schemas.case import CaseView
 from services.audit.case_records import (
     CaseFileRecord,
@@ -145,9 +145,10 @@ def _documents(data: DossierInput) -> list[tuple[str, bytes]]:
         files.append((f"{stem}.txt", text.encode("utf-8")))
         document = pdfs.get(key)
         if document is not None and channel != "email":
-            # The document as printed: a deterministic rendering of the stored, hashed body.
-            pdf = render_letter_pdf(
+            # The document as printed: its stored layout, else its stored, hashed body.
+            pdf = printed_pdf(
                 document.body,
+                document.layout,
                 title=f"{step} ({channel})",
                 reference=document.reference,
                 created_at=document.created_at,

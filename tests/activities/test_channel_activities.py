@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import io
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import pytest
+from pypdf import PdfReader
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.exceptions import ApplicationError
@@ -23,6 +25,7 @@ from activities.channel_requests import (
     Recipient,
 )
 from activities.channel_templates import RECIPIENT_KEYS, TEMPLATE_KEYS, template_keys
+from activities.letter_layout.stored import printed_pdf
 from storage.tables import channel_outbox
 from tests.support.schema import schema_differences
 
@@ -583,3 +586,32 @@ def test_every_documented_template_is_exercised_here() -> None:
 async def test_the_table_object_matches_migration_0003(engine: AsyncEngine) -> None:
     async with engine.connect() as conn:
         assert await conn.run_sync(schema_differences, channel_outbox) == []
+
+
+@pytest.mark.parametrize("template", ["formal_notice@1", "reminder_3@1", "step_failed@1"])
+async def test_a_letter_is_recorded_with_its_layout_and_printed_from_it(
+    engine: AsyncEngine, template: str
+) -> None:
+    """What the provider, the email attachment and the dossier print: the laid-out letter
+    (activities/letter_layout) stored with the row; an operator task has no layout."""
+    case = BY_TEMPLATE[template]
+    request = _request(case, _new_case_id())
+    await _run(engine, case, request)
+    async with engine.connect() as conn:
+        row = (
+            await conn.execute(
+                select(channel_outbox).where(
+                    channel_outbox.c.idempotency_key == request.idempotency_key
+                )
+            )
+        ).one()
+    pdf = printed_pdf(
+        row.body, row.layout, title="t", reference=row.reference, created_at=row.created_at
+    )
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    if template == "step_failed@1":
+        assert row.layout is None and "TÂCHE OPÉRATEUR" in text
+        return
+    assert row.layout is not None and row.layout.startswith("{")
+    assert "page 1 / " in text, "the laid-out letter, with its page numbers"
+    assert "1 052,40" in text and "Durand SARL" in text
