@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import ValidationError
 from sqlalchemy import select
 
+from activities.letter_layout.stored import printed_pdf
 from projections.listing import CaseQuery
 from schemas.case import PlannedAction, Stage
 from services.api.case_reads import Consistency
@@ -160,7 +161,7 @@ async def _documents(current: Visit, case_id: str) -> tuple[list[Document], list
             i,
             f"{labels.CHANNELS.get(o.channel, o.channel).capitalize()} : {o.step}",
             o.created_at,
-            "text/plain",
+            "application/pdf" if o.layout else "text/plain",
             o.reference,
         )
         for i, o in enumerate(outbox)
@@ -285,6 +286,13 @@ async def document(
         email = emails[index]
         content = (email.body or "(le texte de ce courriel n'a pas été conservé)").encode()
         name = f"{email.step}.txt"
+    elif kind == "outbox" and outbox[index].layout:
+        # The very letter the provider printed and the dossier keeps (activities/letter_layout).
+        row = outbox[index]
+        content = printed_pdf(
+            row.body, row.layout, title=row.step, reference=row.reference, created_at=row.created_at
+        )
+        name = f"{row.step}.pdf"
     elif kind == "outbox":
         content = outbox[index].body.encode()
         name = f"{outbox[index].step}.txt"
