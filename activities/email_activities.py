@@ -28,8 +28,8 @@ from activities.email_request import EmailReceipt, EmailRequest
 from activities.email_templates import RenderedEmail, french_amount, french_date, render_email
 from activities.grouped_email_request import GroupedEmailRequest
 from activities.letter_layout.stored import printed_pdf
-from storage.debtor_vault import DebtorVault
-from storage.tables import channel_outbox, deliveries
+from storage.debtor_vault import FILE_PURPOSE, DebtorErased, DebtorVault
+from storage.tables import case_files, channel_outbox, deliveries
 
 SENDING, SENT, RESENT = "sending", "sent", "resent"
 """Ledger states: DATA under way (outcome unknown if the attempt died); sent once; sent
@@ -215,6 +215,9 @@ class EmailActivities:
         if request.attach_document:
             await self._attach(conn, message, request, request.attach_document)
             await conn.commit()
+        if request.attach_invoice_file:
+            await self._attach_invoice_file(conn, message, request)
+            await conn.commit()
         async with self._session() as smtp:
             content = await self._envelope(smtp, message)  # MAIL, RCPT: refusable
             await self._mark_sending(conn, request, rendered, message_id)
@@ -369,6 +372,46 @@ class EmailActivities:
             maintype="application",
             subtype="pdf",
             filename=f"{row.step}-{invoice_number}.pdf",
+        )
+
+    async def _attach_invoice_file(
+        self, conn: AsyncConnection, message: EmailMessage, request: EmailRequest
+    ) -> None:
+        """Attach the invoice as received (the e-invoice of table case_files), opened with
+        the debtor's data key; an invoice posted as JSON has no file: nothing is attached."""
+        row = (
+            await conn.execute(
+                select(case_files)
+                .where(
+                    case_files.c.case_id == request.case_id,
+                    case_files.c.tenant == request.tenant,
+                    case_files.c.kind == "einvoice",
+                )
+                .order_by(case_files.c.received_at)
+                .limit(1)
+            )
+        ).first()
+        if row is None:
+            return
+        content = bytes(row.content)
+        if row.debtor_id is not None:
+            if self._vault is None:
+                activity.logger.warning("%s: invoice file sealed, no vault", request.case_id)
+                return
+            try:
+                key = await self._vault.data_key(conn, request.tenant, row.debtor_id)
+            except DebtorErased:
+                return  # the file is unreadable for good: the email goes without it
+            content = self._vault.open_with(
+                key, request.tenant, row.debtor_id, FILE_PURPOSE, content
+            )
+        maintype, _, subtype = row.media_type.partition("/")
+        extension = {"pdf": "pdf", "xml": "xml"}.get(subtype.split("+")[0], "bin")
+        message.add_attachment(
+            content,
+            maintype=maintype or "application",
+            subtype=subtype or "octet-stream",
+            filename=f"facture-{request.invoice_number}.{extension}",
         )
 
     @contextlib.asynccontextmanager

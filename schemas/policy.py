@@ -28,6 +28,8 @@ class StepKind(StrEnum):
     phone_call = "phone_call"
     formal_notice = "formal_notice"
     escalation = "escalation"
+    courtesy_notice = "courtesy_notice"
+    """A friendly heads-up before the due date (email); skipped once the date has come."""
 
 
 class PolicyStep(BaseModel):
@@ -57,6 +59,11 @@ class PolicyStep(BaseModel):
     offset: timedelta
     min_balance: Decimal | None = Field(
         default=None, description="Skip the step when the balance is below this amount"
+    )
+    attach_invoice: bool = Field(
+        default=False,
+        description="Attach the invoice as the ERP sent it (the e-invoice file) to this "
+        "step's email",
     )
     requires_approval: bool = Field(
         default=False,

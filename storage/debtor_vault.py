@@ -40,6 +40,8 @@ NONCE_BYTES = 12
 SEALED_PREFIX = "sealed1:"
 """A sealed text column value: ``sealed1:<base64 nonce||ciphertext||tag>``."""
 ERASED_TEXT = "[données effacées]"
+FILE_PURPOSE = "file"
+"""The purpose an e-invoice file (table case_files) is sealed under."""
 """What a reader shows in place of a sealed value whose key was destroyed."""
 
 

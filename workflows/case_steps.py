@@ -117,6 +117,8 @@ class CaseSteps(CaseActivities):
             )
         elif self._awaits_approval(step):
             done = False
+        elif step.kind is StepKind.courtesy_notice:
+            await self._courtesy_notice(step)
         elif step.kind is StepKind.formal_notice:
             done = await self._formal_notice(step)
         elif step.kind is StepKind.escalation:
@@ -162,6 +164,7 @@ class CaseSteps(CaseActivities):
             template = step.email_template or step.template
             request = email_request(self._case, invoice, step.key, template)
             request.attach_document = attachment
+            request.attach_invoice_file = step.attach_invoice
             if self._through_conversation():
                 context, statement = self._claim()
                 amounts = {k: context[k] for k in ("penalties", "indemnity", "total")}
@@ -181,6 +184,23 @@ class CaseSteps(CaseActivities):
             if await self._stopped_by(step, action, task=not bounced):
                 return False
         return True
+
+    async def _courtesy_notice(self, step: PolicyStep) -> None:
+        """A heads-up before the due date (default-policies.md), with the invoice attached
+        when the ERP sent it as a file; only while unpaid and before the due date (an
+        invoice registered later gets none). Sent alone, not grouped by the conversation:
+        it announces one due date, it chases nothing. Its failure never stops the case."""
+        case = self._case
+        if workflow.now().date() >= case.due_date:
+            reducer.journal(
+                case, workflow.now(), "StepSkipped", f"{step.key}: the due date has come"
+            )
+            return
+        request = email_request(case, self._start.invoice, step.key, step.template)
+        request.attach_invoice_file = step.attach_invoice
+        action = await self._record(step.key, step.label, Channel.email, self._send_email(request))
+        if action.status == "sent":
+            reducer.journal(case, action.done_at, "CourtesyNoticeSent", action.reference or "")
 
     async def _send_receipt(self) -> None:
         """Thank the debtor: the invoice is settled (default-policies.md, full payment)."""

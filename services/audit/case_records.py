@@ -14,7 +14,7 @@ from cryptography.exceptions import InvalidTag
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from storage.debtor_vault import DebtorVault
+from storage.debtor_vault import FILE_PURPOSE, DebtorVault
 from storage.tables import (
     case_files,
     cases,
@@ -226,7 +226,6 @@ async def case_documents(
     return email_records, outbox_records
 
 
-FILE_PURPOSE = "file"
 """The purpose intake seals a kept file under (services/api/routers/invoices.py)."""
 
 

@@ -35,8 +35,7 @@ from services.api.errors import ApiError, ErrorResponse
 from services.api.intake import register_invoice
 from services.api.keys import Principal
 from services.api.routers.case_events import _send as send_case_event
-from services.audit.case_records import FILE_PURPOSE
-from storage.debtor_vault import DebtorErased
+from storage.debtor_vault import FILE_PURPOSE, DebtorErased
 from storage.tables import case_files, cases
 
 log = logging.getLogger(__name__)
