@@ -44,6 +44,7 @@ from activities.postal_mail.dispatch import post_simple_letter
 from activities.postal_mail.provider import PostalMailProvider
 from activities.registered_mail.dispatch import post_registered_letter
 from activities.registered_mail.provider import RegisteredMailProvider
+from activities.registered_mail.roster import RegisteredMailRoster
 from storage.debtor_vault import DebtorVault
 from storage.tables import channel_outbox
 
@@ -108,15 +109,18 @@ class ChannelActivities:
         engine: AsyncEngine,
         *,
         registered_mail: RegisteredMailProvider | None = None,
+        registered_mail_roster: RegisteredMailRoster | None = None,
         postal_mail: PostalMailProvider | None = None,
         partners: PartnerClient | None = None,
         vault: DebtorVault | None = None,
     ) -> None:
         """Without a provider or partner client, the channel only records what it would send.
-        ``vault`` opens the identity of debtors that requests name by id."""
+        ``registered_mail_roster`` picks each tenant's registered-mail provider (else the
+        one ``registered_mail``). ``vault`` opens the identity of debtors named by id."""
         self._engine = engine
         self._vault = vault
         self._registered_mail = registered_mail
+        self._roster = registered_mail_roster
         self._postal_mail = postal_mail
         self._partners = partners
 
@@ -143,11 +147,14 @@ class ChannelActivities:
         receipt, resolved = await self._record_resolved(
             request, "registered_letter", partners={None}
         )
-        if self._registered_mail is None:
-            return receipt
-        return await post_registered_letter(
-            self._engine, self._registered_mail, resolved, receipt, self._vault
+        provider = (
+            self._roster.for_tenant(request.tenant)
+            if self._roster is not None
+            else self._registered_mail
         )
+        if provider is None:
+            return receipt
+        return await post_registered_letter(self._engine, provider, resolved, receipt, self._vault)
 
     @activity.defn(name="create_phone_task")
     async def create_phone_task(self, request: ChannelRequest) -> ChannelReceipt:

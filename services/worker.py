@@ -19,7 +19,8 @@ from activities.partners import HttpPartnerClient
 from activities.partners.settings import PartnerSettings
 from activities.postal_mail import PostalMailSettings
 from activities.postal_mail import provider_from_settings as postal_provider
-from activities.registered_mail import RegisteredMailSettings, provider_from_settings
+from activities.registered_mail import RegisteredMailSettings
+from activities.registered_mail.roster import RegisteredMailRoster
 from eventstore.store import EventStore
 from projections.projector import run_projector
 from services.config import Settings
@@ -88,7 +89,7 @@ def build_worker(
     partner_settings = partners or PartnerSettings()
     channels = ChannelActivities(
         engine,
-        registered_mail=provider_from_settings(mail_settings),
+        registered_mail_roster=RegisteredMailRoster.from_settings(maileva=mail_settings),
         postal_mail=postal_provider(postal_mail or PostalMailSettings()),
         partners=HttpPartnerClient.from_settings(partner_settings)
         if partner_settings.enabled

@@ -13,9 +13,11 @@ from fastapi import FastAPI
 
 from activities.partners.settings import PartnerSettings
 from activities.registered_mail import MailevaClient, RegisteredMailSettings
-from activities.registered_mail.provider import RegisteredMailError
+from activities.registered_mail.merci_facteur_client import MerciFacteurClient
+from activities.registered_mail.merci_facteur_settings import MerciFacteurSettings
+from activities.registered_mail.provider import RegisteredMailError, RegisteredMailProvider
 from activities.registered_mail.subscriptions import ensure_subscriptions
-from inbound import partner_reports, registered_mail_notifications
+from inbound import merci_facteur_notifications, partner_reports, registered_mail_notifications
 from inbound.registered_mail_notifications import RegisteredMailWebhook
 from inbound.registered_mail_polling import keep_polling
 from legal import load_rate_table
@@ -111,11 +113,14 @@ def create_app(
             tenant_sirens=tenant_sirens,
             read_engine=read_engine,
         )
+        polled: list[RegisteredMailProvider] = [] if mail_provider is None else [mail_provider]
+        merci_facteur = MerciFacteurSettings()
+        if merci_facteur.enabled:
+            polled.append(MerciFacteurClient(merci_facteur))
+        poll_s = (registered_mail or RegisteredMailSettings()).poll_s
         polling = None
-        if mail_provider is not None and registered_mail is not None and registered_mail.poll_s:
-            polling = asyncio.create_task(
-                keep_polling(app.state.runtime, [mail_provider], registered_mail.poll_s)
-            )
+        if polled and poll_s:
+            polling = asyncio.create_task(keep_polling(app.state.runtime, polled, poll_s))
         try:
             yield
         finally:
@@ -139,6 +144,7 @@ def create_app(
     app.include_router(debtor_payments.router)
     app.include_router(debtor_events.router)
     app.include_router(registered_mail_notifications.router)
+    app.include_router(merci_facteur_notifications.router)
     app.include_router(partner_reports.router)
     app.include_router(audit.router)
     app.include_router(
