@@ -228,6 +228,9 @@ class CaseView(BaseModel):
     formal_notice: FormalNoticeState | None = None
     credited: Balance = Decimal("0.00")
     prescription_last_day: date | None = None
+    prescription_rule: str | None = None
+    """"quadriennale" for a public-law debtor (loi 68-1250: 4 years from 1 January after
+    the due date, restarted by each written payment request); None: the ordinary rules."""
     prescription_interruptions: list[date] = Field(default_factory=list)
     prescription_alerts_sent: list[date] = Field(default_factory=list)
     claim_declaration_deadline: date | None = None

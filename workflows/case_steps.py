@@ -9,7 +9,7 @@ asks (an ``approval`` hold, an ApprovalRequested fact) and waits for the decisio
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -24,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import case_reducer as reducer
     from workflows import facts
     from workflows.case_activities import CaseActivities
+    from workflows.claim import QUADRIENNALE
     from workflows.planner import Wake
     from workflows.step_requests import (
         claim_context,
@@ -158,6 +159,7 @@ class CaseSteps(CaseActivities):
             self._note_action("ReminderSent", action, facts.reminder_sent(action, step.template))
             if action.status == "sent":
                 attachment = f"{self._case.case_id}/{step.key}/letter"
+                self._written_request(action.done_at)
             elif await self._stopped_by(step, action):
                 return False
         if step.channel is Channel.email or step.channel is Channel.letter_and_email:
@@ -184,6 +186,15 @@ class CaseSteps(CaseActivities):
             if await self._stopped_by(step, action, task=not bounced):
                 return False
         return True
+
+    def _written_request(self, at: datetime) -> None:
+        """A written payment request posted to a public-law debtor restarts the quadriennale
+        (loi 68-1250 art. 2): a new 4-year period from the next 1 January. Only posted
+        letters count here (the formal notice, the last reminder's letter), whose sending is
+        provable; emails are left out, on the creditor's safe side. The ordinary periods
+        are not interrupted by a demand (Cass. com. 18 May 2022)."""
+        if self._case.prescription_rule == QUADRIENNALE:
+            reducer.interrupt_prescription(self._case, at.date())
 
     async def _courtesy_notice(self, step: PolicyStep) -> None:
         """A heads-up before the due date (default-policies.md), with the invoice attached
@@ -243,6 +254,7 @@ class CaseSteps(CaseActivities):
         self._case.stage = Stage.formal_notice
         fact = facts.formal_notice_sent(self._case, action, statement, self._policy)
         self._note_action("FormalNoticeSent", action, fact)
+        self._written_request(now)
         return True
 
     async def _escalate(self, step: PolicyStep) -> bool:

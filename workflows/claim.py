@@ -20,8 +20,12 @@ from legal import (
     build_statement,
     calendar_for_postal_code,
     compute_prescription,
+    quadriennale_prescription,
 )
 from schemas.case import CaseView
+
+QUADRIENNALE = "quadriennale"
+"""``CaseView.prescription_rule`` of a claim on a public-law person (loi 68-1250)."""
 
 
 def debtor_calendar(case: CaseView) -> DebtorCalendar:
@@ -59,7 +63,11 @@ def statement_for(case: CaseView, rates: RateTable, as_of: date) -> Statement:
 
 
 def prescription_last_day(case: CaseView) -> date:
-    """Last day to act (C. com. L110-4 / C. consom. L218-2), from the due date, restarted
-    by each acknowledgement or act recorded on the case (C. civ. 2240, 2241, 2244)."""
+    """Last day to act (C. com. L110-4 / C. consom. L218-2; loi 68-1250 for a public-law
+    debtor once the case runs the quadriennale), from the due date, restarted by each
+    acknowledgement or act recorded on the case (C. civ. 2240, 2241, 2244; loi 68-1250
+    art. 2: any written payment request, a formal notice included)."""
     interruptions = [Interruption(on=day) for day in case.prescription_interruptions]
+    if case.prescription_rule == QUADRIENNALE:
+        return quadriennale_prescription(case.due_date, interruptions).last_day
     return compute_prescription(case.due_date, case.debtor_kind, interruptions).last_day

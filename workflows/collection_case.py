@@ -17,7 +17,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import facts
     from workflows.case_messages import CaseMessages
     from workflows.case_steps import RECEIPT_PATCH, CaseSteps
-    from workflows.claim import debtor_calendar, prescription_last_day
+    from workflows.claim import QUADRIENNALE, debtor_calendar, prescription_last_day
     from workflows.planner import Wake, next_wake
 
 # Cases started before this change keep their behaviour on replay (no prescription timers,
@@ -28,6 +28,9 @@ EVENT_STORE_PATCH = "event-store-v1"
 # Cases started before the read model never publish their view (GET /v1/cases asks them
 # live); new ones publish it with their facts, and before each wait when it changed.
 CASE_VIEW_PATCH = "case-view-v1"
+# A public debtor's claim prescribes by the quadriennale (loi 68-1250), restarted by each
+# registered formal notice and posted letter; only public cases reach the marker.
+QUADRIENNALE_PATCH = "public-quadriennale-v1"
 KEEP_FLUSHED_ENTRIES = 10
 """Journal entries already in the event store that continue-as-new still carries."""
 
@@ -65,6 +68,13 @@ class CollectionCaseWorkflow(CaseMessages, CaseSteps):
         if self._timed_law:
             self._cal = debtor_calendar(self._case)
             if self._case.prescription_last_day is None:
+                self._case.prescription_last_day = prescription_last_day(self._case)
+            if (
+                self._case.debtor_kind == "public"
+                and self._case.prescription_rule is None
+                and workflow.patched(QUADRIENNALE_PATCH)
+            ):
+                self._case.prescription_rule = QUADRIENNALE
                 self._case.prescription_last_day = prescription_last_day(self._case)
         while self._case.stage is not Stage.closed:
             self._plan_next()  # before any await: a query must never see a stale plan

@@ -81,6 +81,9 @@ def test_histories_are_checked_in() -> None:
         "a payment while the reminder is handed over, published at once": (
             "collection_case_v8_payment_while_handing_over"
         ),
+        "a public debtor's quadriennale, restarted by the formal notice": (
+            "collection_case_v8_public_quadriennale"
+        ),
     }
     for generation, name in generations.items():
         assert name in names, (
@@ -146,5 +149,6 @@ def test_every_patch_marker_in_the_code_has_a_recorded_history() -> None:
         case_steps.CONVERSATION_PATCH,
         case_steps.PRESCRIBED_FIRST_PATCH,
         case_activities.CONTACT_WAIT_PATCH,
+        collection_case.QUADRIENNALE_PATCH,
     }
     assert in_code <= recorded, f"no history records {sorted(in_code - recorded)}"
