@@ -228,6 +228,18 @@ class CaseView(BaseModel):
     formal_notice: FormalNoticeState | None = None
     credited: Balance = Decimal("0.00")
     prescription_last_day: date | None = None
+    after_title_rules: bool = False
+    """Cases opened since patch after-title-v1: a court claim suspends prescription until
+    its proceeding ends (C. civ. 2242) and a title's 10 years replace it (CPCE L111-4)."""
+    court_claim_on: date | None = None
+    """The day the court claim (the injonction de payer request) was filed."""
+    court_claim_ended_on: date | None = None
+    """The day its proceeding ended without a title (withdrawn, rejected)."""
+    title_on: date | None = None
+    """The day an enforceable title was obtained: 10 years to enforce it (CPCE L111-4)."""
+    written_requests: list[date] = Field(default_factory=list)
+    """Posted written payment requests to a public debtor (the quadriennale's interruptions,
+    loi 68-1250 art. 2; they do not interrupt the ordinary periods)."""
     prescription_rule: str | None = None
     """"quadriennale" for a public-law debtor (loi 68-1250: 4 years from 1 January after
     the due date, restarted by each written payment request); None: the ordinary rules."""

@@ -615,12 +615,29 @@ def _partner_report(case: CaseView, event: PartnerReport, now: datetime) -> list
             case, PaymentIn(amount=event.amount, paid_on=event.on, reference=reference), now
         )
     elif event.status == "title_obtained":
-        interrupt_prescription(case, event.on)  # court claim / title (C. civ. 2241)
+        if case.after_title_rules and case.title_on is None:
+            case.title_on = event.on  # 10 years to enforce it (CPCE L111-4)
+            case.prescription_last_day = prescription_last_day(case)
+        else:
+            interrupt_prescription(case, event.on)  # court claim / title (C. civ. 2241)
         return [FOLLOW_UP_ENFORCEMENT]
+    elif (
+        event.status == "accepted"
+        and case.after_title_rules
+        and case.stage is Stage.injonction_de_payer
+        and case.court_claim_on is None
+    ):
+        case.court_claim_on = event.on  # the request filed: pending (C. civ. 2241, 2242)
+        case.prescription_last_day = prescription_last_day(case)
     elif event.status == "enforcement_measure":
         interrupt_prescription(case, event.on)  # C. civ. 2244
-    elif event.status == "closed" and event.result == "uncollectable":
-        close(case, Outcome.written_off, now, "partner reports the claim uncollectable", event.by)
     elif event.status == "closed":
-        case.stage = Stage.awaiting_next_phase
+        if case.court_claim_on and not case.court_claim_ended_on and not case.title_on:
+            case.court_claim_ended_on = event.on  # ended without a title: a new period runs
+            case.prescription_last_day = prescription_last_day(case)
+        if event.result == "uncollectable":
+            why = "partner reports the claim uncollectable"
+            close(case, Outcome.written_off, now, why, event.by)
+        else:
+            case.stage = Stage.awaiting_next_phase
     return []

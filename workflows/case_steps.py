@@ -24,7 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import case_reducer as reducer
     from workflows import facts
     from workflows.case_activities import CaseActivities
-    from workflows.claim import QUADRIENNALE
+    from workflows.claim import QUADRIENNALE, prescription_last_day
     from workflows.planner import Wake
     from workflows.step_requests import (
         claim_context,
@@ -193,8 +193,10 @@ class CaseSteps(CaseActivities):
         letters count here (the formal notice, the last reminder's letter), whose sending is
         provable; emails are left out, on the creditor's safe side. The ordinary periods
         are not interrupted by a demand (Cass. com. 18 May 2022)."""
-        if self._case.prescription_rule == QUADRIENNALE:
-            reducer.interrupt_prescription(self._case, at.date())
+        case = self._case
+        if case.prescription_rule == QUADRIENNALE and at.date() not in case.written_requests:
+            case.written_requests.append(at.date())
+            case.prescription_last_day = prescription_last_day(case)
 
     async def _courtesy_notice(self, step: PolicyStep) -> None:
         """A heads-up before the due date (default-policies.md), with the invoice attached

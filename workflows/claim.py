@@ -22,6 +22,7 @@ from legal import (
     compute_prescription,
     quadriennale_prescription,
 )
+from legal.after_title import court_claim_prescription, enforcement_prescription
 from schemas.case import CaseView
 
 QUADRIENNALE = "quadriennale"
@@ -62,12 +63,28 @@ def statement_for(case: CaseView, rates: RateTable, as_of: date) -> Statement:
     )
 
 
-def prescription_last_day(case: CaseView) -> date:
-    """Last day to act (C. com. L110-4 / C. consom. L218-2; loi 68-1250 for a public-law
-    debtor once the case runs the quadriennale), from the due date, restarted by each
-    acknowledgement or act recorded on the case (C. civ. 2240, 2241, 2244; loi 68-1250
-    art. 2: any written payment request, a formal notice included)."""
+def prescription_last_day(case: CaseView) -> date | None:
+    """Last day to act (C. com. L110-4 / C. consom. L218-2; for a public debtor once the
+    case runs the quadriennale, the earlier of loi 68-1250's and the 5 years), from the due
+    date, restarted by each acknowledgement or act recorded on the case (C. civ. 2240,
+    2241, 2244; for the quadriennale also each written payment request, a formal notice
+    included: loi 68-1250 art. 2). None while a court
+    claim is pending (C. civ. 2242); once a title is obtained, its 10 years (CPCE L111-4)
+    from the title, restarted by each enforcement act (C. civ. 2244)."""
+    if case.title_on is not None:  # the title's own period replaces the claim's
+        acts = [day for day in case.prescription_interruptions if day > case.title_on]
+        return enforcement_prescription(case.title_on, acts).last_day
     interruptions = [Interruption(on=day) for day in case.prescription_interruptions]
+    prescription = compute_prescription(case.due_date, case.debtor_kind, interruptions)
     if case.prescription_rule == QUADRIENNALE:
-        return quadriennale_prescription(case.due_date, interruptions).last_day
-    return compute_prescription(case.due_date, case.debtor_kind, interruptions).last_day
+        # Whether the public debtor is a public-law person (the quadriennale) or a public
+        # company (the ordinary 5 years) is not known here: the earlier last day is kept
+        # (french-collection-law.md, the safe side of a doubtful extension).
+        requests = [Interruption(on=day) for day in case.written_requests]
+        quadriennale = quadriennale_prescription(case.due_date, [*interruptions, *requests])
+        prescription = min(prescription, quadriennale, key=lambda p: p.last_day)
+    if case.court_claim_on is None:
+        return prescription.last_day
+    return court_claim_prescription(
+        prescription, case.court_claim_on, case.court_claim_ended_on
+    ).last_day

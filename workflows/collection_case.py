@@ -31,6 +31,9 @@ CASE_VIEW_PATCH = "case-view-v1"
 # A public debtor's claim prescribes by the quadriennale (loi 68-1250), restarted by each
 # registered formal notice and posted letter; only public cases reach the marker.
 QUADRIENNALE_PATCH = "public-quadriennale-v1"
+# A court claim suspends prescription until its proceeding ends (C. civ. 2242) and a title's
+# 10 years replace it (CPCE L111-4): the case records the flag at its start.
+AFTER_TITLE_PATCH = "after-title-v1"
 KEEP_FLUSHED_ENTRIES = 10
 """Journal entries already in the event store that continue-as-new still carries."""
 
@@ -69,6 +72,8 @@ class CollectionCaseWorkflow(CaseMessages, CaseSteps):
             self._cal = debtor_calendar(self._case)
             if self._case.prescription_last_day is None:
                 self._case.prescription_last_day = prescription_last_day(self._case)
+            if not self._case.after_title_rules and workflow.patched(AFTER_TITLE_PATCH):
+                self._case.after_title_rules = True
             if (
                 self._case.debtor_kind == "public"
                 and self._case.prescription_rule is None

@@ -1,8 +1,9 @@
-"""A claim on a public-law person prescribes by the quadriennale (loi 68-1250 art. 1: four
-years from 1 January of the year after the rights arose), and the registered formal notice
-restarts it from the next 1 January (art. 2: any written payment request, a formal notice
-included). A business case keeps its five years (C. com. L110-4). Time skipping, real
-activities, real PostgreSQL."""
+"""A claim on a public debtor prescribes by the quadriennale (loi 68-1250 art. 1: four years
+from 1 January of the year after the rights arose) when that is the earlier last day, and
+the registered formal notice restarts it from the next 1 January (art. 2); as the debtor
+may be a public company (5 years, C. com. L110-4), the case keeps the earlier of the two
+(french-collection-law.md: never rely on an extension that might not apply). A business
+case keeps its five years. Time skipping, real activities, real PostgreSQL."""
 
 from __future__ import annotations
 
@@ -69,9 +70,12 @@ async def test_a_public_claim_runs_the_quadriennale_and_the_formal_notice_restar
     assert before.prescription_last_day == date(2027, 12, 31)
     assert after.formal_notice is not None, "the notice went out"
     sent_on = after.formal_notice.sent_on
-    # A new period from the 1 January after the notice (art. 2).
-    assert after.prescription_last_day == date(sent_on.year + 4, 12, 31)
-    assert sent_on in after.prescription_interruptions
+    assert after.written_requests == [sent_on]
+    # The notice restarts the quadriennale from the next 1 January (art. 2), but whether
+    # the debtor is a public-law person is not known: the earlier of that and a public
+    # company's 5 years (C. com. L110-4, not restarted by a demand) is kept (reference s.7).
+    assert after.prescription_last_day == date(2028, 3, 3)
+    assert after.prescription_interruptions == []
     # The business claim: 5 years from the due date, not restarted by a demand.
     assert business_after.prescription_rule is None
     assert business_after.prescription_last_day == date(2028, 3, 3)

@@ -150,5 +150,6 @@ def test_every_patch_marker_in_the_code_has_a_recorded_history() -> None:
         case_steps.PRESCRIBED_FIRST_PATCH,
         case_activities.CONTACT_WAIT_PATCH,
         collection_case.QUADRIENNALE_PATCH,
+        collection_case.AFTER_TITLE_PATCH,
     }
     assert in_code <= recorded, f"no history records {sorted(in_code - recorded)}"
