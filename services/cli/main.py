@@ -11,7 +11,7 @@ from typing import NoReturn
 from services.config import Settings
 from services.observability.logs import configure_logging
 
-LEGAL_COMMANDS = ("decompte", "deadline", "prescription")
+LEGAL_COMMANDS = ("decompte", "deadline", "prescription")  # legal/cli.py
 
 
 class _Parser(argparse.ArgumentParser):
@@ -95,8 +95,7 @@ def _dispatch(argv: list[str]) -> int:
     if argv and argv[0] in LEGAL_COMMANDS:
         from legal.cli import run as run_legal
 
-        legal_code: int = run_legal(argv)
-        return legal_code
+        return run_legal(argv)
     args = _parser().parse_args(argv)
     settings = Settings()
     configure_logging(settings.log_format)  # RECOUVRE_LOG_FORMAT: text (default) or json
@@ -127,16 +126,22 @@ def _dispatch(argv: list[str]) -> int:
     return 0
 
 
+def run(argv: list[str]) -> int:
+    """Run one `recouvre` command in-process and return its exit code (what ``main``
+    exits with); tests call it for the legal calculators."""
+    try:
+        return _dispatch(argv)
+    except KeyboardInterrupt:
+        return 130
+    except ValueError as err:  # configuration errors: one clear line
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
 def main() -> NoReturn:
     """Entry point. Exits with os._exit after flushing: the Temporal SDK's native threads
     can crash interpreter shutdown (see docs/operations.md)."""
-    try:
-        code = _dispatch(sys.argv[1:])
-    except KeyboardInterrupt:
-        code = 130
-    except ValueError as err:  # configuration errors: one clear line
-        print(f"error: {err}", file=sys.stderr)
-        code = 2
+    code = run(sys.argv[1:])
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)

@@ -71,6 +71,8 @@ def test_decompte_json_contract(capsys: pytest.CaptureFixture[str]) -> None:
         "small_claims",
         "notes",
         "rate_table_version",
+        "rate_rows",
+        "regime",
     }
     assert (data["as_of"], data["interest_start"]) == ("2025-09-15", "2025-04-01")
     assert [(p["start"], p["end"], p["rate"], p["status"]) for p in data["rate_periods"]] == [
@@ -157,6 +159,9 @@ def test_prescription_json_contract(capsys: pytest.CaptureFixture[str]) -> None:
         "pending": False,
         "alert_dates": ["2025-03-20", "2025-05-19"],
         "history": ["2020-06-18: period of 5 years starts, last day 2025-06-18"],
+        "trigger": "2020-06-18",
+        "public_body": None,
+        "public_body_applied": None,
     }
     restarted = json_of([*argv, "--interrupted-on", "2022-03-10"], capsys)
     assert _short(restarted) == ("2027-03-10", 5, "C. com. L110-4")

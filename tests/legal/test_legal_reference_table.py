@@ -197,8 +197,12 @@ def test_prescription_quadriennale_loi_68_1250_art_2_formal_notice_each_half_yea
     the next 1 January) but not the 5 years of a business debtor (Cass. com. 18 May 2022)."""
     notice = row.half.last_day.isoformat()
     argv = ["prescription", "--due-date", "2023-06-15", "--formal-notice-on", notice]
-    public = cli_json([*argv, "--debtor-kind", "public"], capsys)
+    public = cli_json([*argv, "--debtor-kind", "public", "--public-body", "state"], capsys)
     assert public["last_day"] == date(row.half.year + 4, 12, 31).isoformat()
+    # Not knowing whether it is a public-law person, the CLI keeps the earlier of the
+    # quadriennale and a public company's 5 years (reference s.7: the safe side).
+    unsure = cli_json([*argv, "--debtor-kind", "public"], capsys)
+    assert unsure["last_day"] == min(public["last_day"], "2028-06-15")
     business = cli_json([*argv, "--debtor-kind", "business"], capsys)
     assert business["last_day"] == "2028-06-15"
     assert any("does not interrupt" in entry for entry in business["history"])
