@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from decimal import Decimal
 
@@ -104,6 +105,10 @@ def claim_context(
     if statement.indemnity > 0:
         context["indemnity"] = french_amount(statement.indemnity, money)
     context["total"] = french_amount(statement.total, money)
+    # Each period and its rate, for the letters that state them (activities/letter_layout).
+    context["rate_periods_json"] = json.dumps(
+        [period.model_dump(mode="json") for period in statement.rate_periods]
+    )
     return context, statement
 
 

@@ -118,7 +118,11 @@ async def test_two_year_b2b_timeline_partial_payment_broken_promise_notice_to_pa
     assert escalated.formal_notice.deadline == deadline.last_day
     assert result.outcome is Outcome.paid
     assert result.closed_at is not None and result.closed_at.date() == due + days(700)
-    assert result.prescription_interruptions == [due + days(10), due + days(300)]
+    # The partial payment restarted the 5 years (C. civ. 2240); the title then replaced
+    # them with its own 10 years to enforce it (CPCE L111-4).
+    assert result.prescription_interruptions == [due + days(10)]
+    assert result.title_on == due + days(300)
+    assert result.prescription_last_day == add_years(due + days(300), 10)
     outbox = await _outbox(engine, result.case_id)
     handoffs = (await _outbox_all(engine, result.case_id))["handoff"]
     assert [partner for partner, _ in handoffs] == [
