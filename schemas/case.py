@@ -15,6 +15,7 @@ from schemas.bounds import ApiModel, BoundedDate
 from schemas.debtor import CaseInvoice, DebtorRef
 from schemas.money import Balance, BoundedAmount
 from schemas.policy import Channel, Policy
+from schemas.write_off import WriteOffEvidence
 
 
 class Stage(StrEnum):
@@ -262,6 +263,8 @@ class CaseView(BaseModel):
     letter_problems: list[LetterProblemState] = Field(default_factory=list)
     """What the registered-mail provider reported it will not deliver (or holds), newest
     last: the operator's task reads the reason from here."""
+    write_off_evidence: list[WriteOffEvidence] = Field(default_factory=list)
+    """What the write-off recorded as making the claim irrecoverable (CloseCase.evidence)."""
     follow_ups: list[str] = Field(default_factory=list)
     """Actions an event asked for and the timeline has not run yet (claim declaration,
     enforcement hand-off): carried over continue-as-new."""

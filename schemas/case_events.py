@@ -19,6 +19,7 @@ from pydantic.json_schema import SkipJsonSchema
 from schemas.bounds import MAX_NAME, MAX_NOTE, MAX_REFERENCE, ApiModel, BoundedDate
 from schemas.money import BoundedAmount
 from schemas.policy import Policy
+from schemas.write_off import WriteOffEvidence
 
 
 class _Event(ApiModel):
@@ -228,6 +229,18 @@ class CloseCase(_Event):
     type: Literal["close"] = "close"
     outcome: Literal["written_off", "handed_over", "cancelled"]
     reason: str = Field(min_length=1, max_length=MAX_NOTE)
+    evidence: list[WriteOffEvidence] = Field(
+        default_factory=list,
+        max_length=20,
+        description="For written_off: the documents that make the claim irrecoverable "
+        "(GET /v1/cases/{case_id}/write-off reads them for the tax and accounting report)",
+    )
+
+    @model_validator(mode="after")
+    def _evidence_only_for_write_off(self) -> CloseCase:
+        if self.evidence and self.outcome != "written_off":
+            raise ValueError("evidence: only a write-off records evidence")
+        return self
 
 
 class RetryStep(_Event):

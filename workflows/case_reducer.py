@@ -426,6 +426,12 @@ def apply_event(case: CaseView, event: CaseEvent, policy: Policy, now: datetime)
                 handed_over_on=now.date(),
             )
             journal(case, now, "CaseHandedOver", event.reason, by, handover)
+        if event.evidence:
+            case.write_off_evidence = list(event.evidence)
+            listed = "; ".join(
+                f"{e.kind.value} du {e.on} {e.reference}".strip() for e in event.evidence
+            )
+            journal(case, now, "WriteOffEvidence", listed[:500], by)
         close(case, Outcome(event.outcome), now, event.reason, by)
     return []
 

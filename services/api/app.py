@@ -37,6 +37,7 @@ from services.api.routers import (
     invoices,
     reports,
     tasks,
+    write_off,
 )
 from services.config import Settings
 from services.console import router as console_router
@@ -138,6 +139,7 @@ def create_app(
     app.include_router(invoices.router)
     app.include_router(reports.router)  # GET /v1/cases (list) before /v1/cases/{case_id}
     app.include_router(cases.router)
+    app.include_router(write_off.router)
     app.include_router(case_events.router)
     app.include_router(tasks.router)
     app.include_router(debtors.router)
