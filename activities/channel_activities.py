@@ -7,8 +7,9 @@ provider (registered mail, agency, commissaire de justice) inside the same row l
 
 Errors a retry cannot fix are non-retryable ``ApplicationError``s, by ``type``:
 ``ChannelMismatch``, ``PartnerMismatch``, ``MissingAddress``, ``TemplateNotFound``,
-``MissingContext``, ``InvalidContext`` and ``IdempotencyConflict`` (the key was already used
-for another case or channel).
+``MissingContext``, ``InvalidContext``, ``InvalidSettings`` (the creditor settings
+contradict each other: activities/creditor_identity.py) and ``IdempotencyConflict`` (the key
+was already used for another case or channel).
 """
 
 from __future__ import annotations
@@ -32,10 +33,16 @@ from activities.channel_requests import (
     reference_for,
 )
 from activities.channel_templates import (
+    TEMPLATE_KEYS,
     ChannelTemplateNotFound,
     InvalidContextValue,
     MissingContextKeys,
     render_channel,
+)
+from activities.creditor_identity import (
+    CreditorSettingsError,
+    creditor_context,
+    mediator_missing,
 )
 from activities.debtor_resolution import resolved_channel
 from activities.letter_layout.stored import layout_json
@@ -99,6 +106,29 @@ def _same_name(a: str, b: str) -> bool:
 
 def _fail(message: str, kind: str) -> ApplicationError:
     return ApplicationError(message, type=kind, non_retryable=True)
+
+
+def _with_creditor(request: ChannelRequest) -> ChannelRequest:
+    """``request`` with the creditor settings its template uses in its context (the
+    creditor's identity, its consumer mediator: activities/creditor_identity.py); read here,
+    never by the workflow, so that Temporal's history carries none of them."""
+    keys = TEMPLATE_KEYS.get(request.template, frozenset())
+    try:
+        values = creditor_context(keys)
+    except CreditorSettingsError as err:
+        raise _fail(str(err), "InvalidSettings") from err
+    if "complaint_refused" in keys and "complaint_refused" not in request.context:
+        values["complaint_refused"] = ""  # the case does not say so: no refused complaint
+    if not values:
+        return request
+    context = {**request.context, **values}
+    if mediator_missing(context):
+        activity.logger.warning(
+            "%s: a consumer's complaint was refused but no consumer mediator is configured "
+            "(CONSUMER_MEDIATOR_NAME, C. consommation L616-2): the letter names none",
+            request.idempotency_key,
+        )
+    return request.model_copy(update={"context": context})
 
 
 class ChannelActivities:
@@ -201,7 +231,8 @@ class ChannelActivities:
         partners: Collection[PartnerKind | None],
     ) -> tuple[ChannelReceipt, ChannelRequest]:
         """Render and record ``request`` unless its idempotency key was recorded before;
-        also return the request with the debtor's identity filled in (for the provider).
+        also return the request with the debtor's identity and the creditor settings its
+        template uses filled in (for the provider).
 
         The insert and the locked read share one transaction: of racing attempts one inserts,
         the others wait for it on the key and then read its row, so exactly one row exists.
@@ -209,7 +240,7 @@ class ChannelActivities:
         for such a debtor, the rendered document sealed with the debtor's data key.
         """
         async with self._engine.begin() as conn:
-            resolved = await resolved_channel(self._vault, conn, request)
+            resolved = _with_creditor(await resolved_channel(self._vault, conn, request))
             self._check(resolved, channel, partners)
             body = self._render(resolved)
             body_hash = hashlib.sha256(body.encode()).hexdigest()

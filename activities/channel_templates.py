@@ -42,7 +42,26 @@ Context keys (one vocabulary for all templates):
 - ``proceeding``: the insolvency proceeding, e.g. "redressement judiciaire ouvert par jugement
   du tribunal de commerce de Lyon du 02/03/2027";
 - ``publication_date``, ``declaration_deadline``: BODACC publication of the opening judgment
-  and the last day to declare.
+  and the last day to declare;
+- ``complaint_refused``: "yes" when the consumer's written complaint (a dispute) was
+  rejected, anything else ("no", "") when not: the consumer letters then name the consumer
+  mediator (C. consommation L616-2). The channel activity reads a request that leaves it
+  out as "" (nothing refused); ``render_channel`` itself needs it like any other key.
+
+Keys the channel activity adds from the creditor settings (activities/creditor_identity.py),
+never carried by the workflow; the settings' values override the context's, and each may be
+empty:
+
+- ``creditor_kind``: "legal_person" or "natural_person";
+- for a legal person ``creditor_legal_form``, ``creditor_registered_office``,
+  ``creditor_representative`` (the body that represents it); ``creditor_rcs`` (its
+  registration);
+- for a natural person ``creditor_person_first_names``, ``creditor_person_profession``,
+  ``creditor_person_domicile``, ``creditor_person_nationality``,
+  ``creditor_person_birth_date``, ``creditor_person_birth_place``;
+  an empty identity value prints "à compléter" (CPC 54, 57, 1407), never a blank;
+- ``consumer_mediator_name``, ``consumer_mediator_address``, ``consumer_mediator_website``:
+  empty, no mediator is named.
 
 Keys per template (``TEMPLATE_KEYS`` below; the tests check it against the files). "Common"
 is creditor_name, document_date, invoice_number, issue_date, due_date, debtor_kind; "amounts"
@@ -66,6 +85,16 @@ creditor_address, debtor_name, debtor_address.
   + title_description, small_claims_issuer.
 - ``injonction_de_payer@1`` (court file, draft request, CPC 1405 to 1407): third party +
   claim_basis, notice_date.
+- ``injonction_de_payer@2``: the same request identifying both parties as CPC 1407 requires
+  (by its reference to CPC 54 and 57): the creditor's identity keys above, and the debtor as
+  a company (name, form, registered office), a person (names, domicile) or a public person;
+  for a public debtor, the warning that the administrative judge is competent for a public
+  procurement contract (C. commande publique L6).
+- ``handoff_agency@2`` and ``handoff_small_claims@3``: the keys of ``handoff_agency@1`` and
+  ``handoff_small_claims@2``, with the same warning for a public debtor.
+- ``reminder_3@2`` and ``formal_notice@2``: the keys of their version 1 + complaint_refused
+  and the mediator keys: a consumer whose complaint was refused is given the consumer
+  mediator's details (C. consommation L616-2); never a business or a public debtor.
 - ``letter_problem@1`` (operator task): a registered letter the provider will not deliver
   (``letter_final`` "yes": retry the step) or holds (funding the account releases it).
 - ``claim_declaration@1`` (to the mandataire judiciaire, C. com. L622-24, R622-24): third
@@ -93,19 +122,34 @@ _COMMON = frozenset(
 )
 _AMOUNTS = frozenset({"principal", "paid", "balance", "penalties", "indemnity", "total"})
 _THIRD_PARTY = _COMMON | _AMOUNTS | {"creditor_address", "debtor_name", "debtor_address"}
+_CREDITOR_IDENTITY = frozenset(
+    {"creditor_kind", "creditor_legal_form", "creditor_registered_office"}
+    | {"creditor_representative", "creditor_rcs", "creditor_person_first_names"}
+    | {"creditor_person_profession", "creditor_person_domicile", "creditor_person_nationality"}
+    | {"creditor_person_birth_date", "creditor_person_birth_place"}
+)
+_MEDIATOR = frozenset(
+    {"complaint_refused", "consumer_mediator_name", "consumer_mediator_address"}
+    | {"consumer_mediator_website"}
+)
+_REMINDER_3 = _COMMON | _AMOUNTS | {"creditor_address", "payment_instructions"}
+_FORMAL_NOTICE = _REMINDER_3 | {"deadline_days"}
+_SMALL_CLAIMS_PI = (_THIRD_PARTY - {"total"}) | {"claim_basis", "notice_date", "claimed"}
 
 TEMPLATE_KEYS: dict[str, frozenset[str]] = {
-    "reminder_3@1": _COMMON | _AMOUNTS | {"creditor_address", "payment_instructions"},
-    "formal_notice@1": _COMMON
-    | _AMOUNTS
-    | {"creditor_address", "payment_instructions", "deadline_days"},
+    "reminder_3@1": _REMINDER_3,
+    "reminder_3@2": _REMINDER_3 | _MEDIATOR,
+    "formal_notice@1": _FORMAL_NOTICE,
+    "formal_notice@2": _FORMAL_NOTICE | _MEDIATOR,
     "phone_call@1": _COMMON | {"balance", "total", "payment_instructions", "contact_phone"},
     "handoff_small_claims@1": _THIRD_PARTY | {"claim_basis", "notice_date"},
-    "handoff_small_claims@2": (_THIRD_PARTY - {"total"})
-    | {"claim_basis", "notice_date", "claimed"},
+    "handoff_small_claims@2": _SMALL_CLAIMS_PI,
+    "handoff_small_claims@3": _SMALL_CLAIMS_PI,
     "handoff_agency@1": _THIRD_PARTY | {"claim_basis"},
+    "handoff_agency@2": _THIRD_PARTY | {"claim_basis"},
     "handoff_enforcement@1": _THIRD_PARTY | {"title_description", "small_claims_issuer"},
     "injonction_de_payer@1": _THIRD_PARTY | {"claim_basis", "notice_date"},
+    "injonction_de_payer@2": _THIRD_PARTY | {"claim_basis", "notice_date"} | _CREDITOR_IDENTITY,
     "claim_declaration@1": _THIRD_PARTY
     | {"claim_basis", "proceeding", "publication_date", "declaration_deadline"},
     "step_failed@1": frozenset(

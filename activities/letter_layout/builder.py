@@ -8,7 +8,10 @@ formatted like the context (schemas.french_format), so it can be checked against
 Besides the context, the builder takes what the context does not carry: the letter's
 reference (the outbox's ``reference_for(idempotency_key)``), the letterhead settings (SIREN,
 logo, place, consumer mediator) and, when the caller has the décompte, its rate periods (the
-formal notice states each period and its rate).
+formal notice states each period and its rate). Templates that name the creditor's identity
+or the consumer mediator by context keys (``injonction_de_payer@2``, ``reminder_3@2``,
+``formal_notice@2``: activities/creditor_identity.py) are laid out from those keys, so the
+text and the layout of one context say the same.
 """
 
 from __future__ import annotations
@@ -51,7 +54,12 @@ from activities.letter_layout.document import (
     Party,
     Section,
 )
-from activities.letter_layout.mentions import L111_8_PARAGRAPHS, MentionFacts, mentions_for
+from activities.letter_layout.mentions import (
+    L111_8_PARAGRAPHS,
+    MentionFacts,
+    administrative_judge_warning,
+    mentions_for,
+)
 from activities.letter_layout.settings import LOGO_TYPES, LetterheadSettings
 from legal.rate_periods import RatePeriod
 
@@ -90,6 +98,17 @@ DEBTOR_LABELS: dict[DebtorKind, str] = {
 }
 _CITY = re.compile(r"^\d{5}\s+(?P<city>.+?)(?:\s+CEDEX\b.*)?$", re.IGNORECASE)
 _NONE = "—"
+TO_COMPLETE = "à compléter"
+"""What a court request prints for an identity detail nobody configured (CPC 54, 57)."""
+
+ADMINISTRATIVE_JUDGE_SINCE: dict[LetterKind, int] = {
+    "handoff_agency": 2,
+    "handoff_small_claims": 3,
+    "injonction_de_payer": 2,
+}
+"""From which template version a hand-off or court request for a public debtor warns that
+the administrative judge may be competent (C. commande publique L6); ``injonction_de_payer@1``
+printed its own, shorter warning."""
 
 
 @dataclass
@@ -148,6 +167,15 @@ def _logo(settings: LetterheadSettings) -> Logo | None:
 
 def _lines(text: str) -> tuple[str, ...]:
     return tuple(line.strip() for line in text.splitlines() if line.strip())
+
+
+def _one_line(text: str) -> str:
+    return ", ".join(_lines(text))
+
+
+def _version(template: str) -> int:
+    version = template.partition("@")[2]
+    return int(version) if version.isdigit() else 0
 
 
 def _place(settings: LetterheadSettings, creditor_lines: Sequence[str]) -> str:
@@ -482,14 +510,87 @@ def _handoff_enforcement(c: Mapping[str, str], kind: DebtorKind) -> _Body:
     )
 
 
-def _injonction(c: Mapping[str, str], kind: DebtorKind) -> _Body:
+def _claimant(c: Mapping[str, str]) -> Section:
+    """The creditor as CPC 54 (by CPC 1407) names a claimant; "à compléter" for a detail
+    the settings do not give."""
+
+    def value(key: str) -> str:
+        return c[key].strip() or TO_COMPLETE
+
+    correspondence = f"Adresse de correspondance : {_one_line(c['creditor_address'])}"
+    if c["creditor_kind"] == "natural_person":
+        lines = [
+            f"Nom : {c['creditor_name']}",
+            f"Prénoms : {value('creditor_person_first_names')}",
+            f"Profession : {value('creditor_person_profession')}",
+            f"Domicile : {value('creditor_person_domicile')}",
+            f"Nationalité : {value('creditor_person_nationality')}",
+            f"Date de naissance : {value('creditor_person_birth_date')}",
+            f"Lieu de naissance : {value('creditor_person_birth_place')}",
+        ]
+        if c["creditor_rcs"].strip():
+            lines.append(f"Immatriculation : {c['creditor_rcs'].strip()}")
+    else:
+        lines = [
+            f"Dénomination : {c['creditor_name']}",
+            f"Forme : {value('creditor_legal_form')}",
+            f"Siège social : {value('creditor_registered_office')}",
+            f"Immatriculation : {value('creditor_rcs')}",
+            f"Organe qui le représente légalement : {value('creditor_representative')}",
+        ]
+    lines.append(correspondence)
+    return Section(
+        "Demandeur (articles 54 et 1407 du Code de procédure civile)",
+        tuple(lines),
+        position="before_table",
+    )
+
+
+def _defendant(c: Mapping[str, str], kind: DebtorKind) -> Section:
+    """The debtor as CPC 57 (by CPC 1407) names a defendant: a person's names and domicile,
+    a legal person's name, form and registered office (what the case does not know is left
+    "à compléter" for the signatory)."""
+    place = _one_line(c["debtor_address"]) or TO_COMPLETE
+    lines = {
+        "consumer": (f"Nom et prénoms : {c['debtor_name']}", f"Domicile : {place}"),
+        "public": (
+            f"Dénomination : {c['debtor_name']}",
+            f"Nature de la personne publique : {TO_COMPLETE} (État, collectivité territoriale, "
+            "établissement public…)",
+            f"Siège : {place} (adresse connue du créancier : à vérifier)",
+        ),
+        "business": (
+            f"Dénomination : {c['debtor_name']}",
+            f"Forme : {TO_COMPLETE} (extrait Kbis)",
+            f"Siège social : {place} (adresse connue du créancier : vérifier sur l'extrait "
+            "Kbis qu'il s'agit du siège social)",
+        ),
+    }[kind]
+    return Section(
+        "Débiteur (articles 57 et 1407 du Code de procédure civile)",
+        lines,
+        position="before_table",
+    )
+
+
+def _injonction(c: Mapping[str, str], kind: DebtorKind, identified: bool = False) -> _Body:
+    """The draft request; ``identified`` (``injonction_de_payer@2``): both parties named as
+    CPC 1407 requires, by its reference to CPC 54 and 57, from the creditor settings."""
     inv, notice = c["invoice_number"], c["notice_date"]
     draft = (
         "PROJET — à relire, compléter et signer par le créancier ou son représentant avant dépôt "
         "au greffe. La représentation par avocat n'est pas obligatoire pour présenter cette "
         "requête."
     )
-    if kind == "public":
+    if identified:
+        draft = (
+            "PROJET — à relire, compléter et signer par le créancier ou son représentant avant "
+            "dépôt au greffe. Toute mention « à compléter » doit l'être avant le dépôt : la "
+            "requête contient, à peine de nullité, les mentions des articles 54 et 57 du Code de "
+            "procédure civile (article 1407). La représentation par avocat n'est pas obligatoire "
+            "pour présenter cette requête."
+        )
+    elif kind == "public":
         draft += (
             " ATTENTION : débiteur public. Si la créance résulte d'un marché public ou d'un autre "
             "contrat administratif, c'est le juge administratif qui est compétent et cette "
@@ -515,7 +616,9 @@ def _injonction(c: Mapping[str, str], kind: DebtorKind) -> _Body:
             "La juridiction saisie est celle du lieu où demeure le débiteur (article 1406).",
         ],
         sections=[
-            Section(
+            _claimant(c)
+            if identified
+            else Section(
                 "Demandeur",
                 (
                     c["creditor_name"],
@@ -524,7 +627,9 @@ def _injonction(c: Mapping[str, str], kind: DebtorKind) -> _Body:
                 ),
                 position="before_table",
             ),
-            Section(
+            _defendant(c, kind)
+            if identified
+            else Section(
                 "Débiteur",
                 (c["debtor_name"], *_lines(c["debtor_address"]), identity),
                 position="before_table",
@@ -570,8 +675,17 @@ def _injonction(c: Mapping[str, str], kind: DebtorKind) -> _Body:
         caption="Décompte de la somme réclamée (article 1407 du Code de procédure civile)",
         balance_label="Total",
         closing="",
-        signature=["(nom, qualité et signature du représentant)"],
+        signature=_injonction_signature(c)
+        if identified
+        else ["(nom, qualité et signature du représentant)"],
     )
+
+
+def _injonction_signature(c: Mapping[str, str]) -> list[str]:
+    if c["creditor_kind"] == "natural_person":
+        return ["(signature)"]
+    representative = c["creditor_representative"].strip()
+    return [representative or "(nom et qualité du représentant : à compléter)", "(signature)"]
 
 
 def _claim_declaration(c: Mapping[str, str], kind: DebtorKind) -> _Body:
@@ -696,7 +810,24 @@ def build_letter_document(
     debtor_kind = cast(DebtorKind, context["debtor_kind"])
     settings = letterhead or LetterheadSettings()
     claim = _claim(kind, context)
-    body = _BODIES[kind](context, debtor_kind)
+    keys = LETTER_KEYS[template]
+    if kind == "injonction_de_payer" and "creditor_kind" in keys:
+        body = _injonction(context, debtor_kind, identified=True)
+    else:
+        body = _BODIES[kind](context, debtor_kind)
+    since = ADMINISTRATIVE_JUDGE_SINCE.get(kind)
+    if debtor_kind == "public" and since is not None and _version(template) >= since:
+        body.notice = " ".join(filter(None, (body.notice, administrative_judge_warning(kind))))
+    if "complaint_refused" in keys:  # the mediator comes with the context (creditor_identity)
+        refused = context["complaint_refused"] == "yes"
+        parts = (
+            context["consumer_mediator_name"],
+            context["consumer_mediator_address"],
+            context["consumer_mediator_website"],
+        )
+        mediator = ", ".join(part.strip() for part in parts if part.strip()) if refused else ""
+    else:
+        refused, mediator = False, settings.mediator_text()
     when = parse_date(context["document_date"], "document_date")
     creditor_lines = _lines(context.get("creditor_address", ""))
     siren = context.get("creditor_siren", "") or settings.siren
@@ -728,10 +859,12 @@ def build_letter_document(
         notice_date=context.get("notice_date", ""),
         as_of=context.get("as_of") or context["document_date"],
         rate_lines=tuple(_rate_line(period) for period in rate_periods or _periods(context)),
-        mediator=settings.consumer_mediator.strip(),
+        mediator=mediator,
         small_claims_issuer=context.get("small_claims_issuer", ""),
         indemnity_left_out=claim.principal_and_interest_only,
         deadline_days=context.get("deadline_days", ""),
+        complaint_refused=refused,
+        legal_identity="creditor_kind" in keys,
     )
     reference_line = (
         f"{reference} — facture n° {context['invoice_number']}"

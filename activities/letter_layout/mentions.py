@@ -30,6 +30,35 @@ L111_8_PARAGRAPHS = (
 """CPCE L111-8, second and third paragraphs (version in force since 19 March 2014), which
 an agency's first letter must reproduce (CPCE R124-4)."""
 
+ADMINISTRATIVE_CONTRACT = (
+    "ATTENTION — débiteur public. Si la créance résulte d'un marché public ou d'un autre "
+    "contrat relevant du Code de la commande publique conclu par une personne morale de droit "
+    "public, ce contrat est un contrat administratif (article L6 du Code de la commande "
+    "publique, sauf exceptions prévues par ce code) et son contentieux relève du juge "
+    "administratif (tribunal administratif, par exemple en référé-provision, article R541-1 du "
+    "Code de justice administrative)."
+)
+"""Why a public debtor's claim may belong to the administrative judge (C. commande publique
+L6: the contracts of that code concluded by public-law persons are administrative)."""
+
+_ADMINISTRATIVE_CONSEQUENCE: dict[LetterKind, str] = {
+    "injonction_de_payer": "Cette requête, portée devant le juge judiciaire, ne doit alors "
+    "pas être déposée : à vérifier avant tout dépôt.",
+    "handoff_small_claims": "Merci de vérifier avec nous la nature du contrat avant d'inviter "
+    "le débiteur : le cas échéant, la juridiction compétente sera le juge administratif, et "
+    "non le juge judiciaire d'une requête en injonction de payer.",
+    "handoff_agency": "N'annoncez donc au débiteur ni injonction de payer ni autre procédure "
+    "devant le juge judiciaire sans notre accord : nous vérifierons la juridiction compétente "
+    "avant toute action.",
+}
+
+
+def administrative_judge_warning(kind: LetterKind) -> str:
+    """The warning a hand-off or court request for a public debtor prints above everything
+    ("" for a letter that needs none)."""
+    consequence = _ADMINISTRATIVE_CONSEQUENCE.get(kind)
+    return f"{ADMINISTRATIVE_CONTRACT} {consequence}" if consequence else ""
+
 
 @dataclass(frozen=True)
 class MentionFacts:
@@ -47,6 +76,10 @@ class MentionFacts:
     small_claims_issuer: str
     indemnity_left_out: bool
     deadline_days: str
+    complaint_refused: bool = False
+    """The consumer's written complaint was refused (C. consommation L616-2)."""
+    legal_identity: bool = False
+    """The request identifies the parties as CPC 54 and 57 require (injonction@2)."""
 
 
 def _b2b(facts: MentionFacts) -> list[Mention]:
@@ -180,7 +213,18 @@ def _b2c(facts: MentionFacts) -> list[Mention]:
                 "CPCE L111-8",
             )
         )
-    if facts.mediator and facts.kind in TO_DEBTOR:
+    if facts.mediator and facts.kind in TO_DEBTOR and facts.complaint_refused:
+        mentions.append(
+            Mention(
+                "b2c_mediator",
+                "Médiation de la consommation : votre réclamation écrite n'ayant pas permis de "
+                "régler le litige, vous pouvez recourir gratuitement au médiateur de la "
+                f"consommation dont nous relevons : {facts.mediator} (articles L612-1, L616-1 "
+                "et L616-2 du Code de la consommation).",
+                "C. consommation L612-1, L616-1, L616-2",
+            )
+        )
+    elif facts.mediator and facts.kind in TO_DEBTOR:
         mentions.append(
             Mention(
                 "b2c_mediator",
@@ -283,6 +327,23 @@ def _kind(facts: MentionFacts) -> list[Mention]:
                 )
             )
         return mentions
+    if kind == "injonction_de_payer" and facts.legal_identity:
+        return [
+            Mention(
+                "injonction",
+                "Requête fondée sur les articles 1405 à 1407 du Code de procédure civile : "
+                "créance contractuelle d'un montant déterminé ; juridiction du lieu où demeure "
+                "le débiteur (article 1406) ; la requête identifie le demandeur (article 54 : "
+                "forme, dénomination, siège social et organe représentant d'une personne "
+                "morale ; nom, prénoms, profession, domicile, nationalité, date et lieu de "
+                "naissance d'une personne physique) et le débiteur (article 57 : nom, prénoms "
+                "et domicile, ou dénomination et siège social), et précise le montant réclamé "
+                "avec son décompte et son fondement (article 1407) ; l'ordonnance doit être "
+                "signifiée dans les six mois de sa date, faute de quoi elle est non avenue "
+                "(article 1411).",
+                "CPC 54, 57, 1405, 1406, 1407, 1411",
+            )
+        ]
     if kind == "injonction_de_payer":
         return [
             Mention(

@@ -23,7 +23,10 @@ TEMPLATES: dict[LetterKind, str] = {
     "claim_declaration": "claim_declaration@1",
     "payment_receipt": "payment_receipt@1",
 }
-"""The template each letter kind is rendered from (the newest version of each)."""
+"""The template each letter kind is rendered from: the version the workflow and the shipped
+policies use. Newer versions (``injonction_de_payer@2``, ``reminder_3@2``, ``formal_notice@2``,
+``handoff_agency@2``, ``handoff_small_claims@3``) take these contexts plus the creditor keys
+of activities/creditor_identity.py (tests/letter_layout/test_legal_identity.py)."""
 
 DEBTORS: dict[DebtorKind, tuple[str, str, tuple[str, ...]]] = {
     "business": (

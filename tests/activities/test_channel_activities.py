@@ -25,6 +25,7 @@ from activities.channel_requests import (
     Recipient,
 )
 from activities.channel_templates import RECIPIENT_KEYS, TEMPLATE_KEYS, template_keys
+from activities.letter_layout.document import LetterDocument, document_from_json
 from activities.letter_layout.stored import printed_pdf
 from storage.tables import channel_outbox
 from tests.support.schema import schema_differences
@@ -314,6 +315,87 @@ CASES = [
             "nouvelle clé d'idempotence",
         ),
         "letter_reason",
+    ),
+    Case(
+        "send_letter",
+        "letter",
+        "reminder_3@2",
+        None,
+        DEBTOR,
+        (
+            "dernière relance avant mise en demeure",
+            "Relevé de compte",
+            "Règlements reçus : - 200,00 €",
+            "Total dû : 1 052,40 €",
+            "par virement sur l'IBAN",
+        ),
+        "payment_instructions",
+    ),
+    Case(
+        "send_registered_letter",
+        "registered_letter",
+        "formal_notice@2",
+        None,
+        DEBTOR,
+        (
+            "LETTRE RECOMMANDÉE AVEC DEMANDE D'AVIS DE RÉCEPTION",
+            "article 1344 du Code civil",
+            "Total réclamé : 1 052,40 €",
+            "articles L441-10 II et D441-5 du Code de commerce",
+            "délai de 8 jours à compter de la première présentation",
+        ),
+        "deadline_days",
+    ),
+    Case(
+        "hand_off_case",
+        "handoff",
+        "handoff_small_claims@3",
+        "commissaire_small_claims",
+        SMALL_CLAIMS_COMMISSAIRE,
+        (
+            "procédure simplifiée de recouvrement des petites créances",
+            "plafond de cette procédure extrajudiciaire",
+            "Total réclamé, en principal et intérêts : 1 012,40 €",
+            "(40,00 €) n'est pas comprise dans cette demande",
+            "R125-8",
+        ),
+        "claimed",
+    ),
+    Case(
+        "hand_off_case",
+        "handoff",
+        "handoff_agency@2",
+        "agency",
+        AGENCY,
+        (
+            "mandat de recouvrement amiable",
+            "articles R124-1 à R124-7 du Code des procédures civiles d'exécution",
+            "deuxième et troisième alinéas de l'article L111-8",
+            "Total à recouvrer : 1 052,40 €",
+        ),
+        "claim_basis",
+    ),
+    Case(
+        "prepare_court_file",
+        "court_file",
+        "injonction_de_payer@2",
+        "court",
+        COURT,
+        (
+            "REQUÊTE EN INJONCTION DE PAYER",
+            "les mentions des articles 54 et 57 du Code de procédure civile (article 1407)",
+            "DEMANDEUR (articles 54 et 1407 du Code de procédure civile)",
+            "Dénomination : Créancier Test SAS",
+            "Organe qui le représente légalement :",
+            "DÉBITEUR (articles 57 et 1407 du Code de procédure civile)",
+            "Dénomination : Durand SARL (SIREN 732 829 320)",
+            "Forme : à compléter (extrait Kbis)",
+            "Siège social : 12 rue de la Paix, 75002 Paris",
+            "lieu où demeure le débiteur (article 1406",
+            "Total : 1 052,40 €",
+            "4. Mise en demeure et preuve de sa première présentation le 20/11/2026",
+        ),
+        "notice_date",
     ),
 ]
 BY_TEMPLATE = {case.template: case for case in CASES}
@@ -615,3 +697,237 @@ async def test_a_letter_is_recorded_with_its_layout_and_printed_from_it(
     assert row.layout is not None and row.layout.startswith("{")
     assert "page 1 / " in text, "the laid-out letter, with its page numbers"
     assert "1 052,40" in text and "Durand SARL" in text
+
+
+# The law, to the letter: the creditor's identity in the injonction de payer request
+# (CPC 1407 with 54 and 57), the consumer mediator (C. consommation L616-2) and the
+# administrative judge for a public debtor (C. commande publique L6), all read by the
+# activity from its settings, never carried by the workflow's request. (Imported here, not
+# at the top, so that this file only grows at its end.)
+
+
+CREDITOR_ENV = (
+    "CREDITOR_LEGAL_FORM",
+    "CREDITOR_REGISTERED_OFFICE",
+    "CREDITOR_REPRESENTATIVE",
+    "CREDITOR_RCS",
+    "CREDITOR_PERSON_FIRST_NAMES",
+    "CREDITOR_PERSON_PROFESSION",
+    "CREDITOR_PERSON_DOMICILE",
+    "CREDITOR_PERSON_NATIONALITY",
+    "CREDITOR_PERSON_BIRTH_DATE",
+    "CREDITOR_PERSON_BIRTH_PLACE",
+    "CONSUMER_MEDIATOR",
+    "CONSUMER_MEDIATOR_NAME",
+    "CONSUMER_MEDIATOR_ADDRESS",
+    "CONSUMER_MEDIATOR_WEBSITE",
+)
+PUBLIC_CONTEXT: dict[str, str] = {
+    **BUSINESS_CONTEXT,
+    "debtor_kind": "public",
+    "debtor_name": "Commune de Montreuil (SIREN 219 300 480)",
+    "debtor_address": "Place Jean Jaurès\n93100 Montreuil",
+}
+
+
+def _creditor_settings(monkeypatch: pytest.MonkeyPatch, **values: str) -> None:
+    """Exactly these creditor settings in the environment, none other."""
+    for name in CREDITOR_ENV:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+
+
+async def _recorded_letter(
+    engine: AsyncEngine, case: Case, context: dict[str, str]
+) -> tuple[str, LetterDocument | None]:
+    """The body and the layout recorded for ``case`` with ``context``."""
+    request = _request(case, _new_case_id(), context)
+    await _run(engine, case, request)
+    async with engine.connect() as conn:
+        row = (
+            await conn.execute(
+                select(channel_outbox.c.body, channel_outbox.c.layout).where(
+                    channel_outbox.c.idempotency_key == request.idempotency_key
+                )
+            )
+        ).one()
+    return row.body, document_from_json(row.layout) if row.layout else None
+
+
+async def test_cpc_54_1407_the_request_names_a_legal_person_creditor_from_the_settings(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _creditor_settings(
+        monkeypatch,
+        CREDITOR_LEGAL_FORM="société par actions simplifiée",
+        CREDITOR_REGISTERED_OFFICE="1 avenue des Tests\n69001 Lyon",
+        CREDITOR_REPRESENTATIVE="M. Paul Test, président",
+        CREDITOR_RCS="RCS Lyon 732 829 320",
+    )
+    case = BY_TEMPLATE["injonction_de_payer@2"]
+    request = _request(case, _new_case_id())
+    await _run(engine, case, request)
+    body, layout = await _recorded_letter(engine, case, BUSINESS_CONTEXT)
+    for line in (
+        "Dénomination : Créancier Test SAS",
+        "Forme : société par actions simplifiée",
+        "Siège social : 1 avenue des Tests, 69001 Lyon",
+        "Immatriculation : RCS Lyon 732 829 320",
+        "Organe qui le représente légalement : M. Paul Test, président",
+    ):
+        assert line in body, line
+    assert "à compléter" not in body.split("DEMANDEUR (")[1].split("DÉBITEUR (")[0]
+    assert layout is not None
+    claimant = next(s for s in layout.sections if s.title.startswith("Demandeur"))
+    assert "Forme : société par actions simplifiée" in claimant.lines
+    assert "Organe qui le représente légalement : M. Paul Test, président" in claimant.lines
+    # Nothing of it travelled in the workflow's request: the activity read it.
+    assert not {"creditor_kind", "creditor_legal_form"} & request.context.keys()
+
+
+async def test_cpc_54_1407_a_natural_person_creditor_is_named_by_civil_status(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _creditor_settings(
+        monkeypatch,
+        CREDITOR_PERSON_FIRST_NAMES="Jeanne Marie",
+        CREDITOR_PERSON_PROFESSION="architecte",
+        CREDITOR_PERSON_DOMICILE="4 rue des Lilas, 69003 Lyon",
+        CREDITOR_PERSON_NATIONALITY="française",
+        CREDITOR_PERSON_BIRTH_DATE="12/03/1975",
+        CREDITOR_PERSON_BIRTH_PLACE="Annecy (Haute-Savoie)",
+    )
+    body, layout = await _recorded_letter(
+        engine, BY_TEMPLATE["injonction_de_payer@2"], BUSINESS_CONTEXT
+    )
+    for line in (
+        "Nom : Créancier Test SAS",
+        "Prénoms : Jeanne Marie",
+        "Profession : architecte",
+        "Domicile : 4 rue des Lilas, 69003 Lyon",
+        "Nationalité : française",
+        "Date de naissance : 12/03/1975",
+        "Lieu de naissance : Annecy (Haute-Savoie)",
+    ):
+        assert line in body, line
+    assert "Organe qui le représente" not in body and "Forme : à compléter\n" not in body
+    assert "Immatriculation" not in body  # optional for a person, and not given
+    assert layout is not None and layout.signature[-1] == "(signature)"
+
+
+async def test_cpc_54_an_identity_detail_not_configured_prints_a_completer(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _creditor_settings(monkeypatch, CREDITOR_LEGAL_FORM="SARL")
+    body, layout = await _recorded_letter(
+        engine, BY_TEMPLATE["injonction_de_payer@2"], BUSINESS_CONTEXT
+    )
+    assert "Forme : SARL" in body
+    for line in (
+        "Siège social : à compléter",
+        "Immatriculation : à compléter",
+        "Organe qui le représente légalement : à compléter",
+    ):
+        assert line in body, line
+    assert layout is not None
+    claimant = next(s for s in layout.sections if s.title.startswith("Demandeur"))
+    assert "Siège social : à compléter" in claimant.lines
+
+
+async def test_contradictory_creditor_settings_are_refused_for_good(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _creditor_settings(monkeypatch, CREDITOR_LEGAL_FORM="SAS", CREDITOR_PERSON_FIRST_NAMES="Jeanne")
+    case = BY_TEMPLATE["injonction_de_payer@2"]
+    case_id = _new_case_id()
+    with pytest.raises(ApplicationError, match="CREDITOR_PERSON") as caught:
+        await _run(engine, case, _request(case, case_id))
+    assert caught.value.non_retryable
+    assert caught.value.type == "InvalidSettings"
+    assert await _rows(engine, case_id) == 0
+    # A template that uses no creditor setting is not held back by them.
+    other = BY_TEMPLATE["injonction_de_payer@1"]
+    assert (await _run(engine, other, _request(other, _new_case_id()))).duplicate is False
+
+
+async def test_version_1_of_the_request_is_left_as_it_was(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cases already running keep ``injonction_de_payer@1``: the settings change nothing."""
+    _creditor_settings(monkeypatch, CREDITOR_LEGAL_FORM="SAS", CREDITOR_RCS="RCS Lyon 1")
+    body, _ = await _recorded_letter(engine, BY_TEMPLATE["injonction_de_payer@1"], BUSINESS_CONTEXT)
+    assert "agissant par son représentant légal." in body
+    assert "RCS Lyon 1" not in body and "Forme : SAS" not in body
+
+
+@pytest.mark.parametrize("template", ["reminder_3@2", "formal_notice@2"])
+async def test_c_consommation_l616_2_a_consumer_whose_complaint_was_refused_gets_the_mediator(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch, template: str
+) -> None:
+    _creditor_settings(
+        monkeypatch,
+        CONSUMER_MEDIATOR_NAME="Médiateur Exemple",
+        CONSUMER_MEDIATOR_ADDRESS="14 rue de la Médiation\n75017 Paris",
+        CONSUMER_MEDIATOR_WEBSITE="https://mediateur.example",
+    )
+    context = {**CONSUMER_CONTEXT, "complaint_refused": "yes"}
+    body, layout = await _recorded_letter(engine, BY_TEMPLATE[template], context)
+    assert "votre réclamation écrite n'ayant pas permis de régler le litige" in body
+    for part in (
+        "Médiateur Exemple",
+        "14 rue de la Médiation, 75017 Paris",
+        "https://mediateur.example",
+        "L616-2 du Code de la consommation",
+    ):
+        assert part in body, part
+    assert layout is not None
+    mediator = next(m for m in layout.mentions if m.key == "b2c_mediator")
+    assert "Médiateur Exemple, 14 rue de la Médiation, 75017 Paris" in mediator.text
+    assert "https://mediateur.example" in mediator.text and "L616-2" in mediator.source
+
+
+@pytest.mark.parametrize(
+    ("template", "context"),
+    [
+        ("formal_notice@2", {**CONSUMER_CONTEXT, "complaint_refused": "no"}),
+        ("reminder_3@2", CONSUMER_CONTEXT),  # the case says nothing: nothing refused
+        ("formal_notice@2", {**BUSINESS_CONTEXT, "complaint_refused": "yes"}),
+        ("reminder_3@2", {**PUBLIC_CONTEXT, "complaint_refused": "yes"}),
+    ],
+    ids=["consumer-not-refused", "consumer-unsaid", "business", "public"],
+)
+async def test_c_consommation_l616_2_the_mediator_only_for_a_refused_consumer_complaint(
+    engine: AsyncEngine,
+    monkeypatch: pytest.MonkeyPatch,
+    template: str,
+    context: dict[str, str],
+) -> None:
+    _creditor_settings(
+        monkeypatch,
+        CONSUMER_MEDIATOR_NAME="Médiateur Exemple",
+        CONSUMER_MEDIATOR_WEBSITE="https://mediateur.example",
+    )
+    body, layout = await _recorded_letter(engine, BY_TEMPLATE[template], context)
+    assert "Médiateur Exemple" not in body and "L616-2" not in body
+    assert layout is not None
+    assert "b2c_mediator" not in {m.key for m in layout.mentions}
+
+
+@pytest.mark.parametrize(
+    "template", ["handoff_agency@2", "handoff_small_claims@3", "injonction_de_payer@2"]
+)
+async def test_c_commande_publique_l6_public_hand_offs_warn_of_the_administrative_judge(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch, template: str
+) -> None:
+    _creditor_settings(monkeypatch)
+    case = BY_TEMPLATE[template]
+    body, layout = await _recorded_letter(engine, case, PUBLIC_CONTEXT)
+    assert "ATTENTION — débiteur public" in body
+    assert "contrat administratif (article L6 du Code de la commande publique" in body
+    assert "relève du juge administratif" in body and "R541-1" in body
+    assert layout is not None and "article L6 du Code de la commande publique" in layout.notice
+    for context in (BUSINESS_CONTEXT, {**CONSUMER_CONTEXT, "claimed": "1 200,00 €"}):
+        body, layout = await _recorded_letter(engine, case, context)
+        assert "juge administratif" not in body and "L6 du Code" not in body
+        assert layout is not None and "juge administratif" not in layout.notice
