@@ -263,6 +263,9 @@ class CaseView(BaseModel):
     letter_problems: list[LetterProblemState] = Field(default_factory=list)
     """What the registered-mail provider reported it will not deliver (or holds), newest
     last: the operator's task reads the reason from here."""
+    complaint_refused: bool = False
+    """A dispute was resolved as rejected: consumer letters then name the consumer mediator
+    (C. consom. L616-1, L616-2)."""
     write_off_evidence: list[WriteOffEvidence] = Field(default_factory=list)
     """What the write-off recorded as making the claim irrecoverable (CloseCase.evidence)."""
     follow_ups: list[str] = Field(default_factory=list)

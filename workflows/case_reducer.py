@@ -381,6 +381,8 @@ def apply_event(case: CaseView, event: CaseEvent, policy: Policy, now: datetime)
         dispute = next(h for h in case.holds if h.kind is HoldKind.dispute)
         lift_hold(case, HoldKind.dispute)
         upheld = event.outcome == "upheld"
+        if not upheld:
+            case.complaint_refused = True  # consumer letters name the mediator (L616-1)
         resolved = ev.DisputeResolved(
             dispute_id=dispute.ref or "dispute",
             resolved_on=now.date(),

@@ -274,15 +274,15 @@ class CaseSteps(CaseActivities):
             # both the ceiling and the request: french-collection-law.md, s.4).
             context["claimed"] = french_amount(claimed, self._case.currency)
             action = await self._channel(
-                step, "handoff", "handoff_small_claims@2", context, "commissaire_small_claims"
+                step, "handoff", "handoff_small_claims@3", context, "commissaire_small_claims"
             )
         elif self._policy.escalation.above_ceiling == "agency":
             self._case.stage = Stage.agency
-            action = await self._channel(step, "handoff", "handoff_agency@1", context, "agency")
+            action = await self._channel(step, "handoff", "handoff_agency@2", context, "agency")
         else:
             self._case.stage = Stage.injonction_de_payer
             action = await self._channel(
-                step, "court_file", "injonction_de_payer@1", context, "court"
+                step, "court_file", "injonction_de_payer@2", context, "court"
             )
         if await self._stopped_by(step, action):
             self._case.stage = before

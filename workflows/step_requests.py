@@ -84,6 +84,7 @@ def claim_context(
         "indemnity": "",
         "total": french_amount(case.balance, money),
         "rates_note": "",
+        "complaint_refused": "yes" if case.complaint_refused else "no",
     }
     # The 40 EUR indemnity (C. com. D441-5, C. commande publique D2192-35) needs no rate:
     # it is claimed even when the penalties cannot be computed.

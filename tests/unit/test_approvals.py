@@ -87,7 +87,9 @@ class TestPolicies:
         chosen = load_catalog()[policy_id]
         asking = [s.key for s in chosen.steps if s.requires_approval]
         assert asking == ["formal_notice", "escalation"]
-        assert chosen.version == 3, "a new version: cases on v2 keep their course"
+        # Approvals came with v3 (cases on v2 keep their course); the consumer policy's v4
+        # names the mediator in its letters.
+        assert chosen.version >= 3
 
     def test_the_demo_policy_asks_for_nothing(self) -> None:
         assert not any(s.requires_approval for s in load_catalog()["demo"].steps)
