@@ -22,11 +22,17 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.channel_requests import Recipient
+from activities.channel_templates import InvalidContextValue, MissingContextKeys
 from activities.debtor_resolution import resolved_email
 from activities.email_layout import html_body, payment_url, text_body
 from activities.email_request import EmailReceipt, EmailRequest
 from activities.email_templates import RenderedEmail, french_amount, french_date, render_email
 from activities.grouped_email_request import GroupedEmailRequest
+from activities.letter_layout.amounts import LetterContextError
+from activities.letter_layout.builder import build_letter_document
+from activities.letter_layout.render import render_letter_pdf
+from activities.letter_layout.settings import LetterheadSettings
 from activities.letter_layout.stored import printed_pdf
 from storage.debtor_vault import FILE_PURPOSE, DebtorErased, DebtorVault
 from storage.tables import case_files, channel_outbox, deliveries
@@ -218,6 +224,8 @@ class EmailActivities:
         if request.attach_invoice_file:
             await self._attach_invoice_file(conn, message, request)
             await conn.commit()
+        if request.attach_receipt is not None:
+            self._attach_receipt(message, request, request.attach_receipt)
         async with self._session() as smtp:
             content = await self._envelope(smtp, message)  # MAIL, RCPT: refusable
             await self._mark_sending(conn, request, rendered, message_id)
@@ -372,6 +380,36 @@ class EmailActivities:
             maintype="application",
             subtype="pdf",
             filename=f"{row.step}-{invoice_number}.pdf",
+        )
+
+    def _attach_receipt(
+        self, message: EmailMessage, request: EmailRequest, context: dict[str, str]
+    ) -> None:
+        """The payment receipt as a PDF (activities/letter_layout, ``payment_receipt@1``),
+        addressed to the debtor by name (the identity opened above, never in history)."""
+        values = {
+            **context,
+            "creditor_name": self._smtp.creditor_name,
+            "creditor_address": context.get("creditor_address", ""),
+            "payment_instructions": self._smtp.payment_instructions,
+        }
+        try:
+            document = build_letter_document(
+                "payment_receipt@1",
+                values,
+                Recipient(name=request.debtor_name or "Client"),
+                reference=request.idempotency_key.rpartition("/")[0],
+                letterhead=LetterheadSettings(),
+            )
+        except (MissingContextKeys, InvalidContextValue, LetterContextError) as err:
+            # The thanks go out without their PDF rather than not at all.
+            activity.logger.warning("%s: receipt not laid out (%s)", request.case_id, err)
+            return
+        message.add_attachment(
+            render_letter_pdf(document),
+            maintype="application",
+            subtype="pdf",
+            filename=f"recu-{request.invoice_number}.pdf",
         )
 
     async def _attach_invoice_file(

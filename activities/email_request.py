@@ -29,6 +29,9 @@ class EmailRequest(BaseModel):
     debtor's address and name from the vault (activities/debtor_contact.py)."""
     attach_document: str | None = None
     """Idempotency key of a channel document (e.g. the statement letter) to attach as PDF."""
+    attach_receipt: dict[str, str] | None = None
+    """The claim's context after the payment (amounts, dates, payment_date,
+    payment_amount): the email carries the payment receipt laid out as a PDF."""
     attach_invoice_file: bool = False
     """Attach the invoice as the ERP sent it (the e-invoice kept in case_files), if any."""
 

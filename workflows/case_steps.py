@@ -218,6 +218,19 @@ class CaseSteps(CaseActivities):
     async def _send_receipt(self) -> None:
         """Thank the debtor: the invoice is settled (default-policies.md, full payment)."""
         request = email_request(self._case, self._start.invoice, "receipt", "payment_receipt@1")
+        context, _ = self._claim()
+        last = self._case.payments[-1] if self._case.payments else None
+        request.attach_receipt = {
+            **context,
+            "creditor_name": self._start.creditor_name,
+            "creditor_address": self._start.creditor_address,
+            "payment_date": french_date(last.paid_on) if last else context["document_date"],
+            "payment_amount": french_amount(last.amount, self._case.currency) if last else "",
+            # The invoice is settled: nothing more is claimed (penalties are not pursued).
+            "penalties": "",
+            "indemnity": "",
+            "total": french_amount(self._case.balance, self._case.currency),
+        }
         action = await self._record(
             "receipt", "Reçu de paiement", Channel.email, self._send_email(request)
         )

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import io
 
+from pypdf import PdfReader
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -80,8 +82,18 @@ async def test_demo_invoice_is_reminded_by_email_then_closed_by_payment(
         assert retry.status_code == 200, "a retried payment on a closed case is harmless"
 
     await asyncio.sleep(11)  # past reminder 2's planned time (+10 s): no reminder follows
-    received = [m["X-Recouvre-Step"] for m in messages_for_case(smtp.maildir, case_id)]
+    mails = messages_for_case(smtp.maildir, case_id)
+    received = [m["X-Recouvre-Step"] for m in mails]
     assert sorted(received) == ["receipt", "reminder_1"], "the payment is thanked, once"
+    [thanks] = [m for m in mails if m["X-Recouvre-Step"] == "receipt"]
+    [receipt] = [part for part in thanks.iter_attachments()]
+    assert receipt.get_content_type() == "application/pdf"
+    pdf = receipt.get_payload(decode=True)
+    assert isinstance(pdf, bytes)
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    text = text.replace("\u202f", " ").replace("\xa0", " ")
+    assert "Reçu de paiement" in text and "1 000,00" in text, "the laid-out receipt"
+    assert "soldée" in text
     async with engine.connect() as conn:
         sent = await conn.scalar(
             select(func.count()).select_from(deliveries).where(deliveries.c.case_id == case_id)
