@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.testing import WorkflowEnvironment
 
+from activities.letter_layout.document import document_from_json
 from eventstore.store import EventStore
 from legal import deadline_in_days, first_day_after
 from legal.prescription import add_years
@@ -133,6 +134,24 @@ async def test_two_year_b2b_timeline_partial_payment_broken_promise_notice_to_pa
     assert notice_partner is None
     assert "mise en demeure" in notice_body.lower() and "1344" in notice_body
     assert "40,00" in notice_body, "a business debtor owes the 40 EUR indemnity (D441-5)"
+    async with engine.connect() as conn:
+        layouts = {
+            row.template: row.layout
+            for row in await conn.execute(
+                select(channel_outbox.c.template, channel_outbox.c.layout).where(
+                    channel_outbox.c.case_id == result.case_id
+                )
+            )
+        }
+    # Every letter is printed laid out (activities/letter_layout); operator tasks are not.
+    for template in ("reminder_3@1", "formal_notice@1", "handoff_small_claims@3"):
+        assert layouts[template] is not None, template
+    notice = document_from_json(layouts["formal_notice@1"] or "")
+    stated = " ".join(m.text for m in notice.mentions)
+    # Its date is past the rate table's last half-year: no rate is guessed, the notice
+    # says to which date its amounts run (tests/unit/test_letter_rates.py: with rates).
+    assert "Montants arrêtés au" in stated, stated
+    assert layouts["phone_call@1"] is None
 
     store = EventStore(engine)
     stream = await store.read_stream(result.case_id)
