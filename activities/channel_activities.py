@@ -45,6 +45,8 @@ from activities.creditor_identity import (
     mediator_missing,
 )
 from activities.debtor_resolution import resolved_channel
+from activities.grouped_letter_request import GroupedLetterRequest
+from activities.grouped_letters import GROUPED_TEMPLATES, grouped_context
 from activities.letter_layout.stored import layout_json
 from activities.partners import PartnerClient, handoff_to_partner
 from activities.postal_mail.dispatch import post_simple_letter
@@ -185,6 +187,69 @@ class ChannelActivities:
         if provider is None:
             return receipt
         return await post_registered_letter(self._engine, provider, resolved, receipt, self._vault)
+
+    @activity.defn(name="send_grouped_letter")
+    async def send_grouped_letter(self, request: GroupedLetterRequest) -> ChannelReceipt:
+        """One letter for several invoices of one debtor (its conversation's): the statement
+        of account, or one formal notice by registered post with a décompte per invoice and
+        the total. Recorded under its own key, and under each invoice's key pointing to it
+        (``grouped_in``): each case's dossier holds it, and a later post under an invoice's
+        key finds it done. Posted once, through the tenant's provider when there is one."""
+        first = request.items[0]
+        grouped = first.model_copy(
+            update={
+                "idempotency_key": request.idempotency_key,
+                "template": GROUPED_TEMPLATES[request.channel],
+                "context": grouped_context(request.items, request.line_totals),
+            }
+        )
+        receipt, resolved = await self._record_resolved(grouped, request.channel, {None})
+        await self._record_items(request)
+        if request.channel == "letter":
+            if self._postal_mail is None:
+                return receipt
+            return await post_simple_letter(
+                self._engine, self._postal_mail, resolved, receipt, self._vault
+            )
+        provider = (
+            self._roster.for_tenant(request.tenant)
+            if self._roster is not None
+            else self._registered_mail
+        )
+        if provider is None:
+            return receipt
+        return await post_registered_letter(self._engine, provider, resolved, receipt, self._vault)
+
+    async def _record_items(self, request: GroupedLetterRequest) -> None:
+        """Each invoice's row: the grouped letter as recorded, under the invoice's own key."""
+        async with self._engine.begin() as conn:
+            row = (
+                await conn.execute(
+                    select(channel_outbox).where(
+                        channel_outbox.c.idempotency_key == request.idempotency_key
+                    )
+                )
+            ).one()
+            for item in request.items:
+                await conn.execute(
+                    insert(channel_outbox)
+                    .values(
+                        idempotency_key=item.idempotency_key,
+                        case_id=item.case_id,
+                        step=item.step,
+                        channel=item.channel,
+                        template=item.template,
+                        partner=item.partner,
+                        recipient=item.recipient.model_dump(mode="json"),
+                        body=row.body,
+                        layout=row.layout,
+                        body_sha256=row.body_sha256,
+                        reference=row.reference,
+                        status="recorded",
+                        grouped_in=request.idempotency_key,
+                    )
+                    .on_conflict_do_nothing(index_elements=["idempotency_key"])
+                )
 
     @activity.defn(name="create_phone_task")
     async def create_phone_task(self, request: ChannelRequest) -> ChannelReceipt:

@@ -95,6 +95,9 @@ creditor_address, debtor_name, debtor_address.
 - ``reminder_3@2`` and ``formal_notice@2``: the keys of their version 1 + complaint_refused
   and the mediator keys: a consumer whose complaint was refused is given the consumer
   mediator's details (C. consommation L616-2); never a business or a public debtor.
+- ``grouped_statement@1`` / ``grouped_formal_notice@1``: one letter for several invoices of a
+  debtor (its conversation's), each invoice's décompte on a line (``invoice_lines``) and the
+  total (``grand_total``), activities/grouped_letters.py.
 - ``letter_problem@1`` (operator task): a registered letter the provider will not deliver
   (``letter_final`` "yes": retry the step) or holds (funding the account releases it).
 - ``claim_declaration@1`` (to the mandataire judiciaire, C. com. L622-24, R622-24): third
@@ -155,6 +158,15 @@ TEMPLATE_KEYS: dict[str, frozenset[str]] = {
     "step_failed@1": frozenset(
         {"creditor_name", "document_date", "invoice_number", "issue_date", "due_date"}
         | {"balance", "failed_step", "failure", "retry_path"}
+    ),
+    "grouped_statement@1": frozenset(
+        {"creditor_name", "creditor_address", "document_date", "debtor_kind"}
+        | {"invoice_count", "invoice_lines", "grand_total", "payment_instructions"}
+    ),
+    "grouped_formal_notice@1": frozenset(
+        {"creditor_name", "creditor_address", "document_date", "debtor_kind"}
+        | {"invoice_count", "invoice_lines", "grand_total", "payment_instructions"}
+        | {"deadline_days"}
     ),
     "letter_problem@1": frozenset(
         {"creditor_name", "document_date", "invoice_number", "issue_date", "due_date"}

@@ -11,28 +11,58 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
+from activities.channel_requests import ChannelRequest
 from activities.email_request import EmailRequest
 from schemas.contact_policy import ContactPolicy
 from schemas.money import Balance
 
 
 class ContactRequest(BaseModel):
-    """A case's reminder, due now, for its debtor's conversation to send."""
+    """A case's reminder (an email) or letter (the statement of account, the formal notice
+    by registered post), due now, for its debtor's conversation to send."""
 
     case_workflow_id: str
-    email: EmailRequest
+    email: EmailRequest | None = None
     """The email the case would have sent alone (idempotency key ``<case>/<step>``)."""
+    letter: ChannelRequest | None = None
+    """Or the letter it would have posted alone (``<case>/<step>/<channel>``)."""
     amounts: dict[str, str] = Field(default_factory=dict)
     """The claim as the letter states it, formatted: penalties, indemnity, total."""
     line_total: Balance
     """What the case's line claims: the balance, plus penalties and indemnity (B2B)."""
     requested_at: datetime
 
+    @model_validator(mode="after")
+    def _one_message(self) -> ContactRequest:
+        if (self.email is None) == (self.letter is None):
+            raise ValueError("a contact request carries an email or a letter")
+        return self
+
     @property
     def key(self) -> str:
-        return self.email.idempotency_key
+        return self.email.idempotency_key if self.email else self._letter.idempotency_key
+
+    @property
+    def channel(self) -> str:
+        """email, letter or registered_letter: only requests of one channel go together."""
+        return "email" if self.email else self._letter.channel
+
+    @property
+    def step(self) -> str:
+        return self.email.step if self.email else self._letter.step
+
+    @property
+    def invoice_number(self) -> str:
+        if self.email:
+            return self.email.invoice_number
+        return self._letter.context.get("invoice_number", "")
+
+    @property
+    def _letter(self) -> ChannelRequest:
+        assert self.letter is not None
+        return self.letter
 
 
 class ContactOutcome(BaseModel):

@@ -59,6 +59,7 @@ def channel_activities(channels: ChannelActivities) -> list[Callable[..., Any]]:
     return [
         channels.send_letter,
         channels.send_registered_letter,
+        channels.send_grouped_letter,
         channels.create_phone_task,
         channels.hand_off_case,
         channels.prepare_court_file,

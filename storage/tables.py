@@ -140,6 +140,9 @@ channel_outbox = Table(
     # The letter laid out (activities/letter_layout, JSON; sealed like ``body`` for a debtor
     # account), what is printed; null for tasks and rows recorded before it (migration 0013).
     Column("layout", Text),
+    # The key of the debtor's grouped letter this invoice's letter went out in (migration
+    # 0014): the provider posts that one, and its statuses reach every invoice's case.
+    Column("grouped_in", String(200), index=True),
 )
 """What the non-email channels sent (or would send): one row per idempotency key."""
 

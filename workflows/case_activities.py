@@ -76,6 +76,19 @@ class CaseActivities(CaseWorkflowBase):
         partner: Any = None,
         to: Recipient | None = None,
     ) -> ActionRecord:
+        request = self._channel_request(step, channel, template, context, partner, to)
+        return await self._record(step.key, step.label, Channel(channel), self._dispatch(request))
+
+    def _channel_request(
+        self,
+        step: PolicyStep,
+        channel: Any,
+        template: str,
+        context: dict[str, str],
+        partner: Any = None,
+        to: Recipient | None = None,
+    ) -> ChannelRequest:
+        """The request of one channel action, with the creditor's details."""
         context = {
             "creditor_name": self._start.creditor_name,
             "creditor_address": self._start.creditor_address,
@@ -84,7 +97,7 @@ class CaseActivities(CaseWorkflowBase):
         }
         if to is None and partner in PARTNERS:
             to = partner_recipient(partner)
-        request = channel_request(
+        return channel_request(
             self._case,
             self._start.invoice,
             step.key,
@@ -94,7 +107,6 @@ class CaseActivities(CaseWorkflowBase):
             partner,
             to or recipient(self._start.invoice),
         )
-        return await self._record(step.key, step.label, Channel(channel), self._dispatch(request))
 
     async def _dispatch(self, request: ChannelRequest) -> tuple[str, str, str]:
         receipt = await workflow.execute_activity_method(
@@ -127,21 +139,57 @@ class CaseActivities(CaseWorkflowBase):
         Should the conversation not answer in time, the case sends the email alone: the
         grouped message records each invoice under the invoice's own ledger key, so this
         finds it sent instead of sending twice."""
-        assert request.debtor_id is not None
-        case = self._case
-        start = ConversationStart(
-            tenant=case.tenant,
-            debtor_id=request.debtor_id,
-            kind=case.debtor_kind,
-            contact_policy=contact_policy_for(self._policy.contact_policy),
-            activity_timeout_s=self._start.activity_timeout_s,
-        )
         contact = ContactRequest(
             case_workflow_id=workflow.info().workflow_id,
             email=request,
             amounts=amounts,
             line_total=total,
             requested_at=workflow.now(),
+        )
+        outcome = await self._hand_over(step, contact, request.debtor_id)
+        if outcome is None:
+            if self._contact_moot():
+                return None
+            return await self._record(
+                step.key, step.label, Channel.email, self._send_email(request)
+            )
+        return self._handed(step, Channel.email, outcome, request.idempotency_key, request.to)
+
+    async def _conversation_letter(
+        self, step: PolicyStep, request: ChannelRequest, amounts: dict[str, str], total: Decimal
+    ) -> ActionRecord | None:
+        """The same for a letter (the statement of account, the formal notice): the
+        conversation posts one letter for the debtor's invoices due together, with a
+        décompte per invoice and the total. Alone after the wait, the post finds the
+        invoice's letter recorded in the grouped one and posts nothing again."""
+        contact = ContactRequest(
+            case_workflow_id=workflow.info().workflow_id,
+            letter=request,
+            amounts=amounts,
+            line_total=total,
+            requested_at=workflow.now(),
+        )
+        channel = Channel(request.channel)
+        outcome = await self._hand_over(step, contact, request.debtor_id)
+        if outcome is None:
+            if self._contact_moot():
+                return None
+            return await self._record(step.key, step.label, channel, self._dispatch(request))
+        return self._handed(step, channel, outcome, request.idempotency_key, request.recipient.name)
+
+    async def _hand_over(
+        self, step: PolicyStep, contact: ContactRequest, debtor_id: str | None
+    ) -> ContactOutcome | None:
+        """Give ``contact`` to the debtor's conversation (signal-with-start) and wait for
+        its answer (None: none came in time)."""
+        assert debtor_id is not None
+        case = self._case
+        start = ConversationStart(
+            tenant=case.tenant,
+            debtor_id=debtor_id,
+            kind=case.debtor_kind,
+            contact_policy=contact_policy_for(self._policy.contact_policy),
+            activity_timeout_s=self._start.activity_timeout_s,
         )
         self._contact_outcomes.pop(step.key, None)
         conversation = await workflow.execute_activity(
@@ -150,13 +198,17 @@ class CaseActivities(CaseWorkflowBase):
             start_to_close_timeout=self._activity_timeout(),
             retry_policy=RETRY,
         )
-        outcome = await self._await_contact(step.key, conversation, request.idempotency_key)
-        if outcome is None:
-            if self._contact_moot():
-                return None
-            return await self._record(
-                step.key, step.label, Channel.email, self._send_email(request)
-            )
+        return await self._await_contact(step.key, conversation, contact.key)
+
+    def _handed(
+        self,
+        step: PolicyStep,
+        channel: Channel,
+        outcome: ContactOutcome,
+        key: str,
+        recipient: str,
+    ) -> ActionRecord | None:
+        """What the conversation did, recorded on the case (None: withdrawn)."""
         if outcome.status == "withdrawn":
             return None
         detail = outcome.detail
@@ -165,15 +217,15 @@ class CaseActivities(CaseWorkflowBase):
         record = ActionRecord(
             step=step.key,
             label=step.label,
-            channel=Channel.email,
+            channel=channel,
             done_at=workflow.now(),
             status="sent" if outcome.status == "sent" else "failed",
-            idempotency_key=request.idempotency_key,
+            idempotency_key=key,
             reference=outcome.message_id,
-            recipient=outcome.recipient or request.to,
+            recipient=outcome.recipient or recipient,
             detail=detail,
         )
-        case.actions.append(record)
+        self._case.actions.append(record)
         return record
 
     def _contact_moot(self) -> bool:

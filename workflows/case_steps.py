@@ -47,6 +47,15 @@ APPROVAL_PATCH = "step-approval-v1"
 CONVERSATION_PATCH = "debtor-conversation-v1"
 # A step never runs on a claim already prescribed: the case closes as prescribed first.
 PRESCRIBED_FIRST_PATCH = "prescribed-before-steps-v1"
+# Cases with a debtor account hand their letters to the conversation too: one statement of
+# account, one formal notice for the debtor's invoices due together.
+GROUPED_LETTERS_PATCH = "debtor-letters-v1"
+
+
+def _amounts(context: dict[str, str]) -> dict[str, str]:
+    """The claim as a letter states it: penalties, indemnity, total."""
+    return {key: context[key] for key in ("penalties", "indemnity", "total")}
+
 
 ENFORCEMENT = PolicyStep(
     key="enforcement", label="Exécution forcée", kind=StepKind.escalation,
@@ -154,8 +163,17 @@ class CaseSteps(CaseActivities):
         invoice = self._start.invoice
         attachment = None
         if step.channel in (Channel.letter, Channel.letter_and_email):
-            context, _ = self._claim()
-            action = await self._channel(step, "letter", step.template, context)
+            context, statement = self._claim()
+            if self._groups_letters():
+                letter = self._channel_request(step, "letter", step.template, context)
+                grouped = await self._conversation_letter(
+                    step, letter, _amounts(context), claimed_total(self._case, statement)
+                )
+                if grouped is None:
+                    return False  # withdrawn: the case closed or is held; the plan decides
+                action = grouped
+            else:
+                action = await self._channel(step, "letter", step.template, context)
             self._note_action("ReminderSent", action, facts.reminder_sent(action, step.template))
             if action.status == "sent":
                 attachment = f"{self._case.case_id}/{step.key}/letter"
@@ -169,9 +187,8 @@ class CaseSteps(CaseActivities):
             request.attach_invoice_file = step.attach_invoice
             if self._through_conversation():
                 context, statement = self._claim()
-                amounts = {k: context[k] for k in ("penalties", "indemnity", "total")}
                 total = claimed_total(self._case, statement)
-                grouped = await self._conversation_email(step, request, amounts, total)
+                grouped = await self._conversation_email(step, request, _amounts(context), total)
                 if grouped is None:
                     return False  # withdrawn: the case closed or is held; the plan decides
                 action = grouped
@@ -259,7 +276,16 @@ class CaseSteps(CaseActivities):
         The notice exists only once the provider accepted the letter."""
         context, statement = self._claim()
         context["deadline_days"] = deadline_days(self._policy)
-        action = await self._channel(step, "registered_letter", step.template, context)
+        if self._groups_letters():
+            letter = self._channel_request(step, "registered_letter", step.template, context)
+            grouped = await self._conversation_letter(
+                step, letter, _amounts(context), claimed_total(self._case, statement)
+            )
+            if grouped is None:
+                return False  # withdrawn: the case closed or is held; the plan decides
+            action = grouped
+        else:
+            action = await self._channel(step, "registered_letter", step.template, context)
         if await self._stopped_by(step, action):
             return False
         now = workflow.now()
@@ -434,6 +460,12 @@ class CaseSteps(CaseActivities):
             and last_day < workflow.now().date()
             and workflow.patched(PRESCRIBED_FIRST_PATCH)
         )
+
+    def _groups_letters(self) -> bool:
+        """Such cases also hand their letters (the statement of account, the formal notice)
+        to the conversation, which posts one letter for the debtor's invoices due together
+        (patch debtor-letters-v1: cases that posted their letters alone keep doing so)."""
+        return self._through_conversation() and workflow.patched(GROUPED_LETTERS_PATCH)
 
     def _through_conversation(self) -> bool:
         """Cases whose debtor has an account send their reminder emails through the

@@ -18,6 +18,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.channel_activities import ChannelActivities
     from activities.conversation_requests import (
         ContactOutcome,
         ContactRequest,
@@ -25,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from activities.email_activities import EmailActivities
     from activities.grouped_email_request import GroupedEmailRequest
+    from activities.grouped_letter_request import GroupedLetterRequest
     from workflows.contact_caps import group_until, next_allowed_contact
     from workflows.retry_policies import RETRY, failure_detail
 
@@ -67,7 +69,7 @@ class DebtorConversationWorkflow:
         is answered ``withdrawn``); once sent, the case gets the sent outcome instead."""
         for request in [p for p in self._pending if p.key == key]:
             self._pending.remove(request)
-            withdrawn = ContactOutcome(step=request.email.step, status="withdrawn")
+            withdrawn = ContactOutcome(step=request.step, status="withdrawn")
             self._answered[key] = withdrawn
             self._answer_later.append((request, withdrawn))
 
@@ -100,7 +102,11 @@ class DebtorConversationWorkflow:
                     continue
                 except TimeoutError:
                     pass
-            batch, self._pending = self._pending, []
+            # One message per channel: emails together, letters together, registered
+            # letters together (the oldest request's channel first).
+            channel = self._pending[0].channel
+            batch = [p for p in self._pending if p.channel == channel]
+            self._pending = [p for p in self._pending if p.channel != channel]
             if batch:
                 await self._send(batch)
 
@@ -132,47 +138,90 @@ class DebtorConversationWorkflow:
 
     async def _send(self, batch: list[ContactRequest]) -> None:
         self._sent += 1
-        timeout = timedelta(seconds=self._start.activity_timeout_s)
-        numbers = [r.email.invoice_number for r in batch]
+        numbers = [r.invoice_number for r in batch]
         try:
-            if len(batch) == 1:
-                receipt = await workflow.execute_activity_method(
-                    EmailActivities.send_email,
-                    batch[0].email,
-                    start_to_close_timeout=timeout,
-                    retry_policy=RETRY,
-                )
+            if batch[0].letter is not None:
+                outcome = await self._send_letter(batch)
             else:
-                grouped = GroupedEmailRequest(
-                    idempotency_key=f"{self._start.debtor_id}/contact/{self._sent}",
-                    tenant=self._start.tenant,
-                    debtor_id=self._start.debtor_id,
-                    items=[r.email for r in batch],
-                    amounts=[r.amounts for r in batch],
-                    line_totals=[r.line_total for r in batch],
-                )
-                receipt = await workflow.execute_activity_method(
-                    EmailActivities.send_grouped_email,
-                    grouped,
-                    start_to_close_timeout=timeout,
-                    retry_policy=RETRY,
-                )
-            outcome = ContactOutcome(
-                step="",
-                status="sent",
-                message_id=receipt.message_id,
-                recipient=receipt.recipient,
-                detail=receipt.subject,
-            )
+                outcome = await self._send_email(batch)
             self._contacts.append(workflow.now())
         except ActivityError as err:
             outcome = ContactOutcome(step="", status="failed", detail=failure_detail(err))
         for request in batch:
-            others = [n for n in numbers if n != request.email.invoice_number]
-            answer = outcome.model_copy(update={"step": request.email.step, "grouped_with": others})
+            others = [n for n in numbers if n != request.invoice_number]
+            answer = outcome.model_copy(update={"step": request.step, "grouped_with": others})
             self._answered.pop(request.key, None)  # most recent last
             self._answered[request.key] = answer
             await self._answer(request, answer)
+
+    async def _send_letter(self, batch: list[ContactRequest]) -> ContactOutcome:
+        """One letter: the case's own when it is alone; else one letter listing each
+        invoice with its décompte and the total (activities/channel_activities.py)."""
+        timeout = timedelta(seconds=self._start.activity_timeout_s)
+        letters = [r.letter for r in batch if r.letter is not None]
+        if len(letters) == 1:
+            alone = (
+                ChannelActivities.send_registered_letter
+                if letters[0].channel == "registered_letter"
+                else ChannelActivities.send_letter
+            )
+            receipt = await workflow.execute_activity_method(
+                alone, letters[0], start_to_close_timeout=timeout, retry_policy=RETRY
+            )
+        else:
+            registered = letters[0].channel == "registered_letter"
+            grouped = GroupedLetterRequest(
+                idempotency_key=f"{self._start.debtor_id}/{letters[0].channel}/{self._sent}",
+                tenant=self._start.tenant,
+                debtor_id=self._start.debtor_id,
+                channel="registered_letter" if registered else "letter",
+                items=letters,
+                workflow_ids=[r.case_workflow_id for r in batch],
+                line_totals=[r.line_total for r in batch],
+            )
+            receipt = await workflow.execute_activity_method(
+                ChannelActivities.send_grouped_letter,
+                grouped,
+                start_to_close_timeout=timeout,
+                retry_policy=RETRY,
+            )
+        return ContactOutcome(
+            step="", status="sent", message_id=receipt.reference, detail=receipt.summary
+        )
+
+    async def _send_email(self, batch: list[ContactRequest]) -> ContactOutcome:
+        """One email: the case's own when it is alone; else one listing each invoice."""
+        timeout = timedelta(seconds=self._start.activity_timeout_s)
+        emails = [r.email for r in batch if r.email is not None]
+        if len(emails) == 1:
+            receipt = await workflow.execute_activity_method(
+                EmailActivities.send_email,
+                emails[0],
+                start_to_close_timeout=timeout,
+                retry_policy=RETRY,
+            )
+        else:
+            grouped = GroupedEmailRequest(
+                idempotency_key=f"{self._start.debtor_id}/contact/{self._sent}",
+                tenant=self._start.tenant,
+                debtor_id=self._start.debtor_id,
+                items=emails,
+                amounts=[r.amounts for r in batch],
+                line_totals=[r.line_total for r in batch],
+            )
+            receipt = await workflow.execute_activity_method(
+                EmailActivities.send_grouped_email,
+                grouped,
+                start_to_close_timeout=timeout,
+                retry_policy=RETRY,
+            )
+        return ContactOutcome(
+            step="",
+            status="sent",
+            message_id=receipt.message_id,
+            recipient=receipt.recipient,
+            detail=receipt.subject,
+        )
 
     async def _answer_withdrawn(self) -> None:
         while self._answer_later:

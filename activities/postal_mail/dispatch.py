@@ -205,6 +205,16 @@ async def post_simple_letter(
     """Post the letter recorded for ``request`` (``receipt`` is the outbox's) and return a
     receipt whose reference is the provider's sending id. A letter sealed with the debtor's
     data key is opened with ``vault`` (``request`` already holds the debtor's address)."""
+    async with engine.connect() as conn:
+        grouped_in = (
+            await conn.execute(
+                select(channel_outbox.c.grouped_in).where(
+                    channel_outbox.c.idempotency_key == request.idempotency_key
+                )
+            )
+        ).scalar_one_or_none()
+    if grouped_in is not None:  # posted as the debtor's grouped letter, under its own key
+        request = request.model_copy(update={"idempotency_key": grouped_in})
     key = request.idempotency_key
     letter = build_simple_letter(request, await _recorded_body(engine, request, vault))
     async with engine.begin() as conn:

@@ -160,6 +160,16 @@ async def post_registered_letter(
                 select(channel_outbox).where(channel_outbox.c.idempotency_key == key)
             )
         ).one()
+        if outbox_row.grouped_in is not None:
+            # This invoice went out in its debtor's grouped letter: that one is posted (once,
+            # under its own key), never this invoice's alone.
+            key = outbox_row.grouped_in
+            request = request.model_copy(update={"idempotency_key": key})
+            outbox_row = (
+                await conn.execute(
+                    select(channel_outbox).where(channel_outbox.c.idempotency_key == key)
+                )
+            ).one()
         if vault is not None:
             body = await vault.open_text(
                 conn, request.tenant, request.debtor_id, "outbox", outbox_row.body

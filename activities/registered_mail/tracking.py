@@ -33,7 +33,7 @@ from activities.registered_mail.provider import (
     RegisteredMailProvider,
 )
 from schemas.case_events import RegisteredLetterStatus
-from storage.tables import registered_letter_proofs, registered_letters
+from storage.tables import channel_outbox, registered_letter_proofs, registered_letters
 
 log = logging.getLogger("recouvre.registered_mail")
 
@@ -111,6 +111,7 @@ async def sync_letter(
     if row.provider_id is None:
         return SyncResult(key, None, row.status)
     current = await provider.status(row.provider_id)
+    targets = await _cases_of(conn, row)
     history: list[dict[str, Any]] = list(row.status_history)
     known = {(entry.get("status"), entry.get("on")) for entry in history if entry.get("on")}
     result = SyncResult(key, row.provider_id, row.status)
@@ -118,11 +119,12 @@ async def sync_letter(
     for event in current.events:
         if (event.outcome, event.on.isoformat()) in known:
             continue
-        await signal(
-            row.workflow_id,
-            row.case_id,
-            RegisteredLetterStatus(status=event.outcome, on=event.on, by=by),
-        )
+        for workflow_id, case_id in targets:
+            await signal(
+                workflow_id,
+                case_id,
+                RegisteredLetterStatus(status=event.outcome, on=event.on, by=by),
+            )
         history.append(_event_entry(event, provider.name))
         result.signalled.append(f"{event.outcome}@{event.on.isoformat()}")
     proofs: list[dict[str, Any]] = list(row.proofs)
@@ -163,18 +165,19 @@ async def sync_letter(
         for entry in history
     ):
         if report is not None:
-            await report(
-                LetterProblem(
-                    idempotency_key=key,
-                    case_id=row.case_id,
-                    workflow_id=row.workflow_id,
-                    anomaly=anomaly,
-                    reason=anomaly.reason,
-                    detail=current.anomaly_detail,
-                    provider_id=row.provider_id,
-                    provider_status=current.provider_status,
+            for workflow_id, case_id in targets:
+                await report(
+                    LetterProblem(
+                        idempotency_key=key,
+                        case_id=case_id,
+                        workflow_id=workflow_id,
+                        anomaly=anomaly,
+                        reason=anomaly.reason,
+                        detail=current.anomaly_detail,
+                        provider_id=row.provider_id,
+                        provider_status=current.provider_status,
+                    )
                 )
-            )
         history.append(
             {
                 "status": anomaly.value,
@@ -215,6 +218,20 @@ async def sync_letter(
         )
     )
     return result
+
+
+async def _cases_of(conn: AsyncConnection, row: Any) -> list[tuple[str | None, str]]:
+    """Who hears of the letter: its own case, or, for a debtor's grouped letter, each
+    invoice's case that went out in it (their rows point to it: ``grouped_in``)."""
+    members = (
+        await conn.execute(
+            select(channel_outbox.c.case_id)
+            .where(channel_outbox.c.grouped_in == row.idempotency_key)
+            .order_by(channel_outbox.c.case_id)
+        )
+    ).scalars()
+    found: list[tuple[str | None, str]] = [(None, case_id) for case_id in members]
+    return found or [(row.workflow_id, row.case_id)]
 
 
 async def sync_open_letters(

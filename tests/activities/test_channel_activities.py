@@ -88,6 +88,11 @@ BUSINESS_CONTEXT: dict[str, str] = {
     "letter_reason": "le prestataire a rejeté l'envoi recommandé : il ne partira pas",
     "letter_detail": "REJECTED: Document non conforme",
     "letter_final": "yes",
+    "invoice_count": "2",
+    "invoice_lines": "- Facture n° F-2026-0001 du 01/10/2026, échue le 31/10/2026 : principal "
+    "1 200,00 €, solde 1 000,00 € ; total 1 052,40 €\n- Facture n° F-2026-0002 du "
+    "02/10/2026, échue le 01/11/2026 : principal 600,00 €, solde 600,00 € ; total 640,00 €",
+    "grand_total": "1 692,40 €",
 }
 
 CONSUMER_CONTEXT: dict[str, str] = {
@@ -396,6 +401,40 @@ CASES = [
             "4. Mise en demeure et preuve de sa première présentation le 20/11/2026",
         ),
         "notice_date",
+    ),
+]
+CASES += [
+    Case(
+        "send_letter",
+        "letter",
+        "grouped_statement@1",
+        None,
+        DEBTOR,
+        (
+            "relevé de compte — 2 factures impayées",
+            "Facture n° F-2026-0001",
+            "Facture n° F-2026-0002",
+            "Total réclamé : 1 692,40 €",
+            "L441-10 II et D441-5",
+        ),
+        "invoice_lines",
+    ),
+    Case(
+        "send_registered_letter",
+        "registered_letter",
+        "grouped_formal_notice@1",
+        None,
+        DEBTOR,
+        (
+            "mise en demeure de payer — 2 factures",
+            "décompte facture par facture",
+            "Facture n° F-2026-0002",
+            "Total réclamé : 1 692,40 €",
+            "délai de 8 jours à compter de la première présentation",
+            "article 1344 du Code civil",
+            "extrajudiciaire et que vous pourrez refuser",
+        ),
+        "grand_total",
     ),
 ]
 BY_TEMPLATE = {case.template: case for case in CASES}

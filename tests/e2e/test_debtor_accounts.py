@@ -4,7 +4,9 @@ Temporal dev server, PostgreSQL and SMTP server."""
 from __future__ import annotations
 
 import asyncio
+import io
 import uuid
+import zipfile
 from email.message import EmailMessage
 from typing import Any
 
@@ -15,7 +17,7 @@ from temporalio.testing import WorkflowEnvironment
 from activities.conversation_requests import conversation_id
 from services.api.case_ids import workflow_id_for
 from services.embedded.mailbox_server import read_mailbox
-from storage.tables import cases, deliveries
+from storage.tables import cases, channel_outbox, deliveries
 from tests.conftest import BOUNCING_DOMAIN, Smtp
 from tests.e2e.conftest import Service
 from tests.support.histories import record_history
@@ -334,3 +336,74 @@ async def test_a_bounced_reminder_retried_by_the_operator_goes_through_the_conve
         )
     assert retried.status_code == 200, retried.text
     assert [a["status"] for a in await attempts(2)] == ["failed", "failed"], "tried again"
+
+
+async def test_three_invoices_one_statement_and_one_formal_notice_with_a_decompte_each(
+    service: Service, engine: AsyncEngine, dev_env: WorkflowEnvironment
+) -> None:
+    """Issue 12's done-when: the debtor's three invoices get one statement of account
+    (reminder 3's letter) and one formal notice (one registered letter, a décompte per
+    invoice and the total); each invoice's case records its own facts."""
+    token = uuid.uuid4().hex[:8]
+    debtor = _debtor(token)
+    case_ids, numbers = await _open_three(service, debtor)
+    views = await _until_sent(service, case_ids, "formal_notice")
+    # The last invoice's dossier holds both letters, each listing the three invoices.
+    async with service.client("auditor") as auditor:
+        dossier = await auditor.get(f"/v1/cases/{case_ids[2]}/dossier")
+    assert dossier.status_code == 200, dossier.text
+    with zipfile.ZipFile(io.BytesIO(dossier.content)) as archive:
+        texts = [
+            archive.read(name).decode()
+            for name in archive.namelist()
+            if name.startswith("documents/") and name.endswith(".txt")
+        ]
+    for title in ("relevé de compte — 3 factures", "mise en demeure de payer — 3 factures"):
+        [letter] = [t for t in texts if title in t]
+        assert all(number in letter for number in numbers), letter
+        assert "Total réclamé :" in letter and debtor["name"] in letter, letter
+    for step, channel in (("reminder_3", "letter"), ("formal_notice", "registered_letter")):
+        actions = [
+            next(a for a in v["actions"] if a["step"] == step and a["channel"] == channel)
+            for v in views
+        ]
+        assert all(a["status"] == "sent" for a in actions), actions
+        assert len({a["reference"] for a in actions}) == 1, f"one {channel} for the three"
+        async with engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    select(channel_outbox).where(
+                        channel_outbox.c.case_id.in_(case_ids),
+                        channel_outbox.c.step == step,
+                        channel_outbox.c.channel == channel,
+                        channel_outbox.c.grouped_in.is_not(None),
+                    )
+                )
+            ).all()
+            assert {r.case_id for r in rows} == set(case_ids), "each invoice's own record"
+            [grouped_key] = {r.grouped_in for r in rows}
+            grouped = (
+                await conn.execute(
+                    select(channel_outbox).where(channel_outbox.c.idempotency_key == grouped_key)
+                )
+            ).one()
+        assert grouped.template.startswith("grouped_")
+        assert debtor["name"] not in grouped.body, "the letter is sealed with the debtor's key"
+    stages = {v["stage"] for v in views}
+    assert stages <= {"formal_notice", "awaiting_next_phase", "small_claims"}, stages
+    assert all(v["formal_notice"] is not None for v in views)
+    assert len({v["formal_notice"]["letter_reference"] for v in views}) == 1
+    # Each case journals its own facts (FormalNoticeSent with its own décompte).
+    for view in views:
+        assert [j for j in view["journal"] if j["type"] == "FormalNoticeSent"], view["journal"]
+    conversation = dev_env.client.get_workflow_handle(
+        conversation_id("acme", views[0]["debtor_id"])
+    )
+    await record_history(conversation, "debtor_conversation_v2_grouped_letters")
+    async with engine.connect() as conn:
+        workflow_id = (
+            await conn.execute(select(cases.c.workflow_id).where(cases.c.case_id == case_ids[0]))
+        ).scalar_one()
+    await record_history(
+        dev_env.client.get_workflow_handle(workflow_id), "collection_case_v8_grouped_letters"
+    )

@@ -84,6 +84,12 @@ def test_histories_are_checked_in() -> None:
         "a public debtor's quadriennale, restarted by the formal notice": (
             "collection_case_v8_public_quadriennale"
         ),
+        "debtor accounts: one statement and one formal notice for three invoices": (
+            "collection_case_v8_grouped_letters"
+        ),
+        "the debtor's conversation: grouped emails, then grouped letters": (
+            "debtor_conversation_v2_grouped_letters"
+        ),
     }
     for generation, name in generations.items():
         assert name in names, (
@@ -151,5 +157,6 @@ def test_every_patch_marker_in_the_code_has_a_recorded_history() -> None:
         case_activities.CONTACT_WAIT_PATCH,
         collection_case.QUADRIENNALE_PATCH,
         collection_case.AFTER_TITLE_PATCH,
+        case_steps.GROUPED_LETTERS_PATCH,
     }
     assert in_code <= recorded, f"no history records {sorted(in_code - recorded)}"
