@@ -138,13 +138,20 @@ class ProofRecord:
 
 
 async def case_proofs(engine: AsyncEngine, case_id: str) -> list[ProofRecord]:
-    """The proofs stored for the case's registered letters, in a stable order."""
+    """The proofs stored for the case's registered letters, in a stable order: its own,
+    and those of its debtor's grouped letters its invoice went out in (``grouped_in``)."""
     letters, proofs = registered_letters.c, registered_letter_proofs.c
+    grouped = select(channel_outbox.c.grouped_in).where(
+        channel_outbox.c.case_id == case_id, channel_outbox.c.grouped_in.is_not(None)
+    )
     query = (
         select(letters.step, letters.provider_id, proofs.kind, proofs.media_type)
         .add_columns(proofs.sha256, proofs.content)
         .join(registered_letter_proofs, proofs.idempotency_key == letters.idempotency_key)
-        .where(letters.case_id == case_id)
+        .where(
+            (letters.case_id == case_id)
+            | letters.idempotency_key.in_(grouped)
+        )
         .order_by(letters.created_at, proofs.kind, proofs.sha256)
     )
     async with engine.connect() as conn:
