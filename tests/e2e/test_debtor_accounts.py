@@ -396,9 +396,15 @@ async def test_three_invoices_one_statement_and_one_formal_notice_with_a_decompt
     # Each case journals its own facts (FormalNoticeSent with its own décompte).
     for view in views:
         assert [j for j in view["journal"] if j["type"] == "FormalNoticeSent"], view["journal"]
-    conversation = dev_env.client.get_workflow_handle(
-        conversation_id("acme", views[0]["debtor_id"])
-    )
+    debtor_id = views[0]["debtor_id"]
+    async with service.client("operator") as operator:
+        account = (await operator.get(f"/v1/debtors/{debtor_id}")).json()
+    for step in ("reminder_3", "formal_notice"):
+        shown = [c for c in account["contacts"] if c["step"] == step]
+        assert {c["invoice_number"] for c in shown} >= set(numbers), shown
+        letters = [c for c in shown if c["channel"] != "email"]
+        assert len({c["reference"] for c in letters}) == 1, "the account shows the one letter"
+    conversation = dev_env.client.get_workflow_handle(conversation_id("acme", debtor_id))
     await record_history(conversation, "debtor_conversation_v2_grouped_letters")
     async with engine.connect() as conn:
         workflow_id = (
