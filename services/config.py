@@ -87,6 +87,20 @@ class Settings(BaseSettings):
         description="`recouvre run` registers today's demo invoice (policy demo, invoice "
         "DEMO-<date>) so that the console has a case to work at once",
     )
+    retention_margin_days: int = Field(
+        default=365,
+        ge=0,
+        le=3650,
+        alias="RECOUVRE_RETENTION_MARGIN_DAYS",
+        description="Days a debtor's data is kept after its last closed case's prescription "
+        "date (projections/retention.py); then it is erased",
+    )
+    retention_sweep_s: float = Field(
+        default=86_400,
+        ge=0,
+        alias="RECOUVRE_RETENTION_SWEEP_S",
+        description="How often the API erases debtors whose retention has ended (0: never)",
+    )
     read_your_writes_wait_s: float = Field(
         default=2.0,
         ge=0,

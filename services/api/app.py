@@ -25,6 +25,7 @@ from policies.catalog import parse_tenant_policies
 from services.api.deps import Runtime
 from services.api.errors import install_error_handlers
 from services.api.keys import parse_api_keys
+from services.api.retention_sweep import keep_sweeping
 from services.api.routers import (
     audit,
     case_events,
@@ -122,13 +123,17 @@ def create_app(
         polling = None
         if polled and poll_s:
             polling = asyncio.create_task(keep_polling(app.state.runtime, polled, poll_s))
+        background = [] if polling is None else [polling]
+        if settings.retention_sweep_s:
+            sweep = keep_sweeping(app.state.runtime, settings.retention_sweep_s)
+            background.append(asyncio.create_task(sweep))
         try:
             yield
         finally:
-            if polling is not None:
-                polling.cancel()
+            for task in background:
+                task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await polling
+                    await task
             await engine.dispose()
             await read_engine.dispose()
 

@@ -208,6 +208,12 @@ async def test_an_erased_debtor_reads_back_as_erased_while_the_chains_verify(
                 if (await _read(service, case_id))["stage"] == "closed":
                     break
                 await asyncio.sleep(0.3)
+        kept = await operator.post(
+            f"/v1/debtors/{debtor_id}/erasure",
+            json={"basis": "retention_ended", "reason": "fin de conservation"},
+        )
+        assert kept.status_code == 409, "the claim's prescription period has not run"
+        assert kept.json()["error"]["code"] == "retention_not_ended", kept.text
         erased = await operator.post(
             f"/v1/debtors/{debtor_id}/erasure",
             json={"basis": "erasure_request", "reason": "demande du 02/12"},

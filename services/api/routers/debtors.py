@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -13,6 +13,7 @@ from projections.calendar import today
 from projections.case_view_store import debtor_case_views
 from projections.debtor_accounts import DebtorSummary, summarize
 from projections.debtor_risk import DebtorRisk, debtor_risk
+from projections.retention import retention_ends_on
 from schemas.bounds import ApiModel
 from schemas.case import CaseView, Stage
 from schemas.invoice import Debtor
@@ -146,6 +147,15 @@ async def erase_debtor(
                 "debtor_has_open_cases",
                 f"debtor_id: {len(still_open)} case(s) still open; close them first",
                 {"case_ids": still_open},
+            )
+        margin = timedelta(days=runtime.settings.retention_margin_days)
+        ends = retention_ends_on(views, margin)
+        if body.basis is ErasureBasis.retention_ended and ends is not None and ends >= today():
+            raise ApiError(
+                409,
+                "retention_not_ended",
+                f"basis: the debtor's retention ends on {ends} (prescription + "
+                f"{margin.days} days); an erasure request is for a private person",
             )
         await runtime.debtors.erase(conn, tenant, debtor_id, f"{body.basis.value}: {body.reason}")
     return (await _accounts(runtime, tenant, [debtor_id]))[0]
