@@ -21,6 +21,13 @@ def load_catalog() -> dict[str, Policy]:
         if entry.name.endswith(".json"):
             policy = Policy.model_validate_json(entry.read_text(encoding="utf-8"))
             catalog[policy.id] = policy
+    for policy in catalog.values():  # a band names a policy that exists and picks none
+        for band, target in policy.risk_bands.items():
+            if target not in catalog or catalog[target].risk_bands:
+                raise ValueError(
+                    f"policy {policy.id}: risk band {band} names {target!r}, which is not a "
+                    "policy without bands of its own"
+                )
     return catalog
 
 

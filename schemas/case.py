@@ -192,6 +192,8 @@ class CaseStart(BaseModel):
     creditor_name: str = ""
     creditor_address: str = ""
     payment_instructions: str = ""
+    policy_chosen_by: str | None = None
+    """Why ``policy`` runs rather than the one asked for (its risk band's, at intake)."""
     activity_timeout_s: int = Field(default=60, ge=1, le=3600)
     """How long one attempt of an outside action may take before it is retried elsewhere
     (a worker that died mid-activity is noticed after this long)."""

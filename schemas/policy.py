@@ -108,6 +108,12 @@ class Policy(BaseModel):
     promise_grace: timedelta = Field(default=timedelta(days=3))
     instalment_grace: timedelta = Field(default=timedelta(days=5))
     escalation: EscalationRules = Field(default_factory=EscalationRules)
+    risk_bands: dict[Literal["low", "medium", "high"], str] = Field(
+        default_factory=dict,
+        description="A firmer or gentler policy by the debtor's risk band at intake "
+        "(projections/debtor_risk.py), e.g. {high: fr-b2b-firm}; a debtor with no history "
+        "keeps this policy",
+    )
 
     @model_validator(mode="after")
     def _unique_step_keys(self) -> Policy:

@@ -65,7 +65,8 @@ class CollectionCaseWorkflow(CaseMessages, CaseSteps):
             reducer.journal(
                 self._case, self._case.opened_at, "InvoiceRegistered",
                 f"{start.invoice.invoice_number}: {start.invoice.amount_due} due "
-                f"{start.invoice.due_date}, policy {self._policy.id} v{self._policy.version}",
+                f"{start.invoice.due_date}, policy {self._policy.id} v{self._policy.version}"
+                + (f", chosen for its {start.policy_chosen_by}" if start.policy_chosen_by else ""),
                 fact=facts.invoice_registered(start),
             )  # fmt: skip
         if self._timed_law:

@@ -15,13 +15,15 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from policies.catalog import UnknownPolicy, resolve_policy
-from projections.case_view_store import save_case_view
+from projections.calendar import today
+from projections.case_view_store import debtor_case_views, save_case_view
 from schemas.case import CaseCreated, CaseStart, CaseView
 from schemas.debtor import CaseInvoice
 from schemas.invoice import InvoiceIn
 from services.api.case_ids import case_id_for, workflow_id_for
 from services.api.deps import Runtime
 from services.api.errors import ApiError, field_error, temporal_error
+from services.api.risk_policy import policy_for_risk
 from storage.tables import cases
 from workflows.collection_case import CollectionCaseWorkflow
 
@@ -60,6 +62,14 @@ async def register_invoice(
     # invoice naming it reuses it).
     async with runtime.engine.begin() as conn:
         ref = await runtime.debtors.register(conn, tenant, invoice.debtor)
+    chosen_by = None
+    if policy.risk_bands:  # a firmer or gentler timeline for a debtor known to be risky
+        async with runtime.reads.connect() as conn:
+            views = await debtor_case_views(conn, tenant, [ref.debtor_id])
+        policy, chosen_by = policy_for_risk(policy, invoice.debtor.kind, views, today())
+        created = created.model_copy(
+            update={"policy_id": policy.id, "policy_version": policy.version}
+        )
     case_invoice = CaseInvoice.of(invoice, ref)
     async with runtime.engine.begin() as conn:
         inserted = await conn.execute(
@@ -91,6 +101,7 @@ async def register_invoice(
             creditor_name=runtime.settings.creditor_name,
             creditor_address=runtime.settings.creditor_address,
             payment_instructions=runtime.settings.payment_instructions,
+            policy_chosen_by=chosen_by,
         )
         # The opened case is readable at once (revision 0), before its workflow runs.
         await save_case_view(conn, CaseView.opened(start))

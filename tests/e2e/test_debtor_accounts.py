@@ -419,3 +419,43 @@ async def test_three_invoices_one_statement_and_one_formal_notice_with_a_decompt
     await record_history(
         dev_env.client.get_workflow_handle(workflow_id), "collection_case_v8_grouped_letters"
     )
+
+
+async def test_a_policy_picks_the_firmer_timeline_for_a_debtor_known_to_be_insolvent(
+    service: Service,
+) -> None:
+    """fr-b2b-by-risk: the debtor's first invoice runs it; once the debtor's insolvency is
+    recorded (high risk, C. com. L622-21), its next invoice runs fr-b2b-firm, and the case
+    says why."""
+    debtor = _debtor(uuid.uuid4().hex[:8])
+    async with service.client("erp") as erp, service.client("operator") as operator:
+        first = await erp.post(
+            "/v1/invoices", json=invoice_payload(policy="fr-b2b-by-risk", debtor=debtor)
+        )
+        assert first.status_code == 201, first.text
+        assert first.json()["policy_id"] == "fr-b2b-by-risk", "no history: the policy itself"
+        view = await _read(service, first.json()["case_id"])
+        insolvency = await operator.post(
+            f"/v1/debtors/{view['debtor_id']}/insolvency",
+            json={
+                "published_on": "2026-11-20",
+                "proceeding": "redressement",
+                "mandataire": "Me Martin",
+            },
+        )
+        assert insolvency.status_code == 200, insolvency.text
+        async with asyncio.timeout(30):  # the read model shows the debtor high-risk
+            while True:
+                account = (await operator.get(f"/v1/debtors/{view['debtor_id']}")).json()
+                if account["risk"]["band"] == "high":
+                    break
+                await asyncio.sleep(0.2)
+        second = await erp.post(
+            "/v1/invoices", json=invoice_payload(policy="fr-b2b-by-risk", debtor=debtor)
+        )
+    assert second.status_code == 201, second.text
+    assert second.json()["policy_id"] == "fr-b2b-firm", second.json()
+    case = await _read(service, second.json()["case_id"])
+    assert case["policy_id"] == "fr-b2b-firm"
+    [registered] = [j for j in case["journal"] if j["type"] == "InvoiceRegistered"]
+    assert "chosen for its risk band high" in registered["detail"], registered
