@@ -1,9 +1,11 @@
 """The non-email channels: letters, calls, hand-offs, court files and declarations of claim.
 
-In this release each activity renders its French document and records it, once per
-idempotency key, in the ``channel_outbox`` ledger (migration 0003): the row is what would be
-sent, and its reference is what the case shows. Issue 5 will hand the recorded row to a real
-provider (registered mail, agency, commissaire de justice) inside the same row lock.
+Each activity renders its French document (text, and laid out: activities/letter_layout)
+and records it, once per idempotency key, in the ``channel_outbox`` ledger (migration 0003):
+the row is what is sent, and its reference is what the case shows. With a provider, the
+recorded row is then posted: registered letters (activities/registered_mail), simple letters
+(activities/postal_mail), hand-offs to partners (activities/partners); a debtor's grouped
+letter (``send_grouped_letter``) is recorded under its own key and each invoice's.
 
 Errors a retry cannot fix are non-retryable ``ApplicationError``s, by ``type``:
 ``ChannelMismatch``, ``PartnerMismatch``, ``MissingAddress``, ``TemplateNotFound``,

@@ -405,8 +405,16 @@ class EmailActivities:
             # The thanks go out without their PDF rather than not at all.
             activity.logger.warning("%s: receipt not laid out (%s)", request.case_id, err)
             return
+        except Exception:  # a letterhead setting it cannot use: no PDF, the thanks still go
+            activity.logger.exception("%s: receipt not laid out", request.case_id)
+            return
+        try:
+            pdf = render_letter_pdf(document)
+        except Exception:  # WeasyPrint or its fonts missing here: the thanks still go
+            activity.logger.exception("%s: receipt not rendered", request.case_id)
+            return
         message.add_attachment(
-            render_letter_pdf(document),
+            pdf,
             maintype="application",
             subtype="pdf",
             filename=f"recu-{request.invoice_number}.pdf",

@@ -103,9 +103,10 @@ def prescription_for_debtor(
     - business: 5 years (C. com. L110-4); consumer: 2 years (C. consom. L218-2);
       a formal notice or payment request does not interrupt them;
     - public debtor: the quadriennale (loi 68-1250) unless ``public_body`` is a
-      ``public_company`` (ordinary 5 years). The default is the quadriennale: its
-      last day is always earlier than the 5 years', the safe side for a creditor
-      who does not know which applies (french-collection-law.md s.7).
+      ``public_company`` (ordinary 5 years). The default is the quadriennale. Without
+      interruption its last day is earlier than the 5 years'; once a written request
+      restarts it, it may be later: a caller that does not know which applies keeps the
+      earlier of the two (workflows/claim.py, legal/cli.py; french-collection-law.md s.7).
     """
     kind = parse_debtor_kind(debtor_kind)
     events = [_as_interruption(e) for e in interruptions]

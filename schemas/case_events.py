@@ -126,7 +126,8 @@ class RegisteredLetterProblem(_Event):
     """The registered-mail provider will not deliver the formal notice's letter (rejected,
     recipient refused, canceled: the notice was never served, the step must run again) or
     holds it (blocked until the account is funded: it leaves afterwards). Reported by the
-    provider's notifications (activities/registered_mail/tracking.py)."""
+    provider's notifications and the API's polling (tracking.py finds it, inbound's
+    ``temporal_report`` sends it)."""
 
     type: Literal["registered_letter_problem"] = "registered_letter_problem"
     anomaly: Literal["rejected", "recipient_rejected", "canceled", "blocked"]

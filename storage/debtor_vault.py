@@ -40,9 +40,9 @@ NONCE_BYTES = 12
 SEALED_PREFIX = "sealed1:"
 """A sealed text column value: ``sealed1:<base64 nonce||ciphertext||tag>``."""
 ERASED_TEXT = "[données effacées]"
+"""What a reader shows in place of a sealed value whose key was destroyed."""
 FILE_PURPOSE = "file"
 """The purpose an e-invoice file (table case_files) is sealed under."""
-"""What a reader shows in place of a sealed value whose key was destroyed."""
 
 
 class DebtorErased(Exception):

@@ -218,7 +218,8 @@ class CaseSteps(CaseActivities):
     async def _courtesy_notice(self, step: PolicyStep) -> None:
         """A heads-up before the due date (default-policies.md), with the invoice attached
         when the ERP sent it as a file; only while unpaid and before the due date (an
-        invoice registered later gets none). Sent alone, not grouped by the conversation:
+        invoice registered on or after its due date gets none; one registered in the last
+        five days before it gets the notice at once). Sent alone, not grouped by the conversation:
         it announces one due date, it chases nothing. Its failure never stops the case."""
         case = self._case
         if workflow.now().date() >= case.due_date:

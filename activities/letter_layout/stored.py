@@ -41,6 +41,9 @@ def layout_json(request: ChannelRequest, reference: str) -> str | None:
         # Names no one: the error says which key or amount, not whose letter it is.
         log.warning("%s: no layout for %s (%s)", request.idempotency_key, request.template, err)
         return None
+    except Exception:  # a letterhead setting (SIREN, logo) it cannot use: the text stands
+        log.exception("%s: no layout for %s", request.idempotency_key, request.template)
+        return None
     return document_to_json(document)
 
 
@@ -49,5 +52,8 @@ def printed_pdf(
 ) -> bytes:
     """The PDF of an outbox row as it is printed and posted."""
     if layout and layout.startswith("{"):  # not sealed without a vault, nor erased
-        return render_layout_pdf(document_from_json(layout))
+        try:
+            return render_layout_pdf(document_from_json(layout))
+        except Exception:  # WeasyPrint or its fonts missing here: the text PDF, not nothing
+            log.exception("%s: laid-out letter not rendered; its text is printed", reference)
     return render_text_pdf(body, title=title, reference=reference, created_at=created_at)

@@ -23,6 +23,8 @@ class AuditedRead(StrEnum):
     """GET /v1/cases/{case_id}/dossier (the evidence bundle)."""
     replay = "replay"
     """POST /v1/audit/replay (histories of one or many cases, replayed)."""
+    write_off_report = "write_off_report"
+    """GET /v1/cases/{case_id}/write-off (the tax and accounting report)."""
 
 
 class AuditorRead(DomainEvent):

@@ -93,16 +93,16 @@ def create_app(
         read_engine = make_engine(settings.database_url, pool_size=5, max_overflow=5)
         temporal = await connect_temporal(settings, lazy=True)
         mail_provider = None
-        if registered_mail is not None and registered_mail.enabled:
-            mail_provider = MailevaClient(registered_mail)
+        # `recouvre run` passes the settings it resolved; `recouvre api` reads the environment.
+        mail = registered_mail if registered_mail is not None else RegisteredMailSettings()
+        if mail.enabled:
+            mail_provider = MailevaClient(mail)
             app.state.registered_mail_webhook = RegisteredMailWebhook(
-                secret=registered_mail.webhook_secret,
-                provider=mail_provider,
-                login=registered_mail.webhook_login,
+                secret=mail.webhook_secret, provider=mail_provider, login=mail.webhook_login
             )
-            if registered_mail.webhook_url:
+            if mail.webhook_url:
                 # Best effort, in the background: the API serves while the provider answers.
-                app.state.subscribing = asyncio.create_task(subscribe(registered_mail))
+                app.state.subscribing = asyncio.create_task(subscribe(mail))
         if partners is not None:
             app.state.partner_settings = partners
         app.state.runtime = Runtime(
@@ -119,7 +119,7 @@ def create_app(
         merci_facteur = MerciFacteurSettings()
         if merci_facteur.enabled:
             polled.append(MerciFacteurClient(merci_facteur))
-        poll_s = (registered_mail or RegisteredMailSettings()).poll_s
+        poll_s = mail.poll_s
         polling = None
         if polled and poll_s:
             polling = asyncio.create_task(keep_polling(app.state.runtime, polled, poll_s))

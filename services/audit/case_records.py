@@ -148,10 +148,7 @@ async def case_proofs(engine: AsyncEngine, case_id: str) -> list[ProofRecord]:
         select(letters.step, letters.provider_id, proofs.kind, proofs.media_type)
         .add_columns(proofs.sha256, proofs.content)
         .join(registered_letter_proofs, proofs.idempotency_key == letters.idempotency_key)
-        .where(
-            (letters.case_id == case_id)
-            | letters.idempotency_key.in_(grouped)
-        )
+        .where((letters.case_id == case_id) | letters.idempotency_key.in_(grouped))
         .order_by(letters.created_at, proofs.kind, proofs.sha256)
     )
     async with engine.connect() as conn:
@@ -231,9 +228,6 @@ async def case_documents(
             for row in outbox
         ]
     return email_records, outbox_records
-
-
-"""The purpose intake seals a kept file under (services/api/routers/invoices.py)."""
 
 
 @dataclass(frozen=True, slots=True)

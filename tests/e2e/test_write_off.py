@@ -34,8 +34,8 @@ async def _closed_case(service: Service, evidence: list[dict[str, Any]]) -> tupl
 
 
 async def _report(service: Service, case_id: str, **params: str) -> Any:
-    async with service.client("operator") as operator:
-        return await operator.get(f"/v1/cases/{case_id}/write-off", params=params)
+    async with service.client("auditor") as auditor:
+        return await auditor.get(f"/v1/cases/{case_id}/write-off", params=params)
 
 
 async def test_a_certified_write_off_recovers_the_vat_on_the_unpaid_part_cgi_272(
@@ -66,6 +66,9 @@ async def test_a_certified_write_off_recovers_the_vat_on_the_unpaid_part_cgi_272
     assert [e["kind"] for e in case["write_off_evidence"]] == ["liquidator_certificate"]
     assert any(j["type"] == "WriteOffEvidence" for j in case["journal"])
 
+    async with service.client("auditor") as auditor:
+        reads = (await auditor.get("/v1/audit/reads", params={"case_id": case_id})).json()
+    assert "write_off_report" in str(reads), "the auditor's read is recorded"
     as_csv = await _report(service, case_id, vat_exigibility="debits", vat_rate="20", format="csv")
     assert as_csv.status_code == 200 and as_csv.headers["content-type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(as_csv.text), delimiter=";"))

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from sqlalchemy import select
 
+from eventstore.events.audit import AuditedRead
 from legal import LegalError, Payment
 from legal.write_off import Evidence, write_off_assessment
 from legal.write_off_report import write_off_csv, write_off_report
@@ -21,6 +22,8 @@ from schemas.case import Outcome
 from services.api.case_reads import read_case
 from services.api.deps import ReaderPrincipal, RuntimeDep
 from services.api.errors import ApiError, ErrorResponse
+from services.api.keys import Role
+from services.api.routers.audit import record_auditor_read
 from storage.tables import cases
 from workflows.claim import statement_for
 
@@ -113,6 +116,8 @@ async def write_off(
         )
     except LegalError as err:
         raise ApiError(422, "validation_error", str(err)) from None
+    if principal.role is Role.auditor:  # every auditor read leaves a trace
+        await record_auditor_read(runtime, principal, AuditedRead.write_off_report, case_id)
     if format is ReportFormat.csv:
         return Response(
             write_off_csv(assessment, french=True),
