@@ -45,4 +45,3 @@ def test_a_debtor_that_pays_on_time_gets_the_gentler_timeline() -> None:
     chosen, why = policy_for_risk(BY_RISK, DebtorKind.business, [punctual], AS_OF)
     assert chosen.id == "fr-b2b-gentle" and why is not None
     assert chosen.steps[0].offset > BY_RISK.steps[0].offset
-
