@@ -423,15 +423,15 @@ class EmailActivities:
     async def _attach_invoice_file(
         self, conn: AsyncConnection, message: EmailMessage, request: EmailRequest
     ) -> None:
-        """Attach the invoice as received (the e-invoice of table case_files), opened with
-        the debtor's data key; an invoice posted as JSON has no file: nothing is attached."""
+        """Attach the invoice as received (the e-invoice, or the PDF a JSON intake carried:
+        table case_files), opened with the debtor's data key; none kept: nothing attached."""
         row = (
             await conn.execute(
                 select(case_files)
                 .where(
                     case_files.c.case_id == request.case_id,
                     case_files.c.tenant == request.tenant,
-                    case_files.c.kind == "einvoice",
+                    case_files.c.kind.in_(("einvoice", "invoice")),
                 )
                 .order_by(case_files.c.received_at)
                 .limit(1)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
 from enum import StrEnum
@@ -132,6 +134,37 @@ class Debtor(ApiModel):
         return self
 
 
+MAX_INVOICE_FILE = 10 * 1024 * 1024
+"""The largest invoice file the JSON intake takes (10 MiB)."""
+
+
+class InvoiceFile(ApiModel):
+    """The invoice as the ERP issued it (its PDF): kept as a document of the case, sealed
+    with the debtor's key, and attached to the emails the policy marks (``attach_invoice``)."""
+
+    media_type: Literal["application/pdf"] = "application/pdf"
+    content_base64: str = Field(
+        min_length=8,
+        max_length=(MAX_INVOICE_FILE * 4) // 3 + 4,
+        description="The PDF, base64-encoded (at most 10 MiB)",
+    )
+
+    @field_validator("content_base64")
+    @classmethod
+    def _a_pdf(cls, value: str) -> str:
+        try:
+            content = base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError("not valid base64") from None
+        if not content.startswith(b"%PDF-"):
+            raise ValueError("not a PDF (it must start with %PDF-)")
+        return value
+
+    @property
+    def content(self) -> bytes:
+        return base64.b64decode(self.content_base64)
+
+
 class InvoiceIn(ApiModel):
     """Body of POST /v1/invoices."""
 
@@ -174,6 +207,10 @@ class InvoiceIn(ApiModel):
         description="Collection policy id; by default the one for the debtor's kind",
         pattern=r"^[a-z0-9-]{1,64}$",
         max_length=64,
+    )
+    document: InvoiceFile | None = Field(
+        default=None,
+        description="The invoice's own file (PDF), attached to the reminders the policy marks",
     )
 
     @model_validator(mode="after")

@@ -430,8 +430,8 @@ case_files = Table(
     Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     PrimaryKeyConstraint("case_id", "sha256", name="pk_case_files"),
 )
-"""Each e-invoice (``kind`` einvoice) or e-credit note (credit_note) as received, a document
-of the case; ``sha256`` and ``size`` are the received bytes', so the same file posted again
+"""Each e-invoice (``kind`` einvoice), e-credit note (credit_note) or invoice PDF sent with
+a JSON intake (invoice) as received, a document of the case; ``sha256`` and ``size`` are the received bytes', so the same file posted again
 is stored once. The file names the buyer: when ``debtor_id`` is set, ``content`` is sealed
 (AES-256-GCM, purpose "file") with that debtor's data key and becomes unreadable once the
 debtor is erased, its hash still proving what was received."""

@@ -14,12 +14,14 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
+from inbound.einvoice.document import OriginalFile
 from policies.catalog import UnknownPolicy, resolve_policy
 from projections.calendar import today
 from projections.case_view_store import debtor_case_views, save_case_view
 from schemas.case import CaseCreated, CaseStart, CaseView
 from schemas.debtor import CaseInvoice
 from schemas.invoice import InvoiceIn
+from services.api.case_files import store_case_file
 from services.api.case_ids import case_id_for, workflow_id_for
 from services.api.deps import Runtime
 from services.api.errors import ApiError, field_error, temporal_error
@@ -29,9 +31,13 @@ from workflows.collection_case import CollectionCaseWorkflow
 
 
 async def register_invoice(
-    runtime: Runtime, tenant: str, invoice: InvoiceIn
+    runtime: Runtime,
+    tenant: str,
+    invoice: InvoiceIn,
+    original: tuple[OriginalFile, str] | None = None,
 ) -> tuple[CaseCreated, bool]:
-    """Return the case and whether it is new.
+    """Return the case and whether it is new. ``original`` (the file and its kind: an
+    e-invoice, the ERP's PDF) is kept with the case, before its workflow starts.
 
     The row (with the opened case's first view, for reads) is inserted and the workflow
     started inside one transaction: the
@@ -103,6 +109,9 @@ async def register_invoice(
             payment_instructions=runtime.settings.payment_instructions,
             policy_chosen_by=chosen_by,
         )
+        if original is not None:
+            file, kind = original
+            await store_case_file(conn, runtime.debtors, tenant, case_id, ref.debtor_id, file, kind)
         # The opened case is readable at once (revision 0), before its workflow runs.
         await save_case_view(conn, CaseView.opened(start))
         await _start_workflow(runtime, start, workflow_id)

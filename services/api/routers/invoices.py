@@ -14,7 +14,6 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.routing import APIRoute
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.routing import Match
@@ -29,13 +28,13 @@ from schemas.case import CaseCreated
 from schemas.invoice import InvoiceIn
 from services.api.acks import CaseAck, ack
 from services.api.case_access import case_handle, case_state
+from services.api.case_files import store_case_file
 from services.api.case_ids import case_id_for
 from services.api.deps import ErpPrincipal, Runtime, RuntimeDep
 from services.api.errors import ApiError, ErrorResponse
 from services.api.intake import register_invoice
 from services.api.keys import Principal
 from services.api.routers.case_events import _send as send_case_event
-from storage.debtor_vault import FILE_PURPOSE, DebtorErased
 from storage.tables import case_files, cases
 
 log = logging.getLogger(__name__)
@@ -100,43 +99,18 @@ def parse_tenant_sirens(spec: str) -> dict[str, str]:
 async def keep_original(
     runtime: Runtime, tenant: str, case_id: str, original: OriginalFile, kind: str = "einvoice"
 ) -> bool:
-    """Store the e-invoice (``kind`` einvoice) or credit note (credit_note) as received, a
-    document of case ``case_id`` keyed by its SHA-256: the same file again is stored once.
-    The file names the buyer, so it is sealed with the case's debtor's data key (purpose
-    "file"). Returns whether a row was written (False: already kept, or debtor erased)."""
+    """Store a file of case ``case_id`` after the fact (a credit note's): sealed with the
+    case's debtor's data key. Returns whether a row was written."""
     async with runtime.engine.begin() as conn:
         invoice = (
             await conn.execute(
                 select(cases.c.invoice).where(cases.c.case_id == case_id, cases.c.tenant == tenant)
             )
         ).scalar_one()
-        debtor = invoice.get("debtor") or {}
-        debtor_id: str | None = debtor.get("debtor_id")
-        content = original.content
-        if debtor_id is not None:
-            try:
-                key = await runtime.debtors.data_key(conn, tenant, debtor_id)
-            except DebtorErased:
-                # Nothing personal may be stored for an erased debtor; the case is closed.
-                log.warning("case %s: debtor erased, file %s not kept", case_id, original.sha256)
-                return False
-            content = runtime.debtors.seal_with(key, tenant, debtor_id, FILE_PURPOSE, content)
-        inserted = await conn.execute(
-            insert(case_files)
-            .values(
-                tenant=tenant,
-                case_id=case_id,
-                sha256=original.sha256,
-                media_type=original.media_type,
-                kind=kind,
-                size=len(original.content),
-                content=content,
-                debtor_id=debtor_id,
-            )
-            .on_conflict_do_nothing(index_elements=["case_id", "sha256"])
-            .returning(case_files.c.sha256)
+        debtor_id: str | None = (invoice.get("debtor") or {}).get("debtor_id")
+        return await store_case_file(
+            conn, runtime.debtors, tenant, case_id, debtor_id, original, kind
         )
-        return inserted.first() is not None
 
 
 async def _kept(runtime: Runtime, tenant: str, case_id: str, sha256: str) -> bool:
@@ -240,8 +214,10 @@ async def post_einvoice(
     if isinstance(intent, CreditNoteFor):
         response.status_code = 200
         return await _apply_credit_note(runtime, principal, document, intent)
-    created, is_new = await register_invoice(runtime, principal.tenant, intent)
-    await keep_original(runtime, principal.tenant, created.case_id, document.original)
+    # The file is kept with the case, before its workflow runs (a reminder may attach it).
+    created, is_new = await register_invoice(
+        runtime, principal.tenant, intent, (document.original, "einvoice")
+    )
     response.status_code = 201 if is_new else 200
     return created
 
@@ -301,6 +277,10 @@ async def post_invoice(
     Answers 201 only once the invoice is stored and its workflow started;
     a retry of the same invoice answers 200 with the same case id.
     """
-    created, is_new = await register_invoice(runtime, principal.tenant, invoice)
+    original = None
+    if invoice.document is not None:  # the ERP's own PDF, a document of the case
+        pdf = OriginalFile.of(invoice.document.content, invoice.document.media_type)
+        original = (pdf, "invoice")
+    created, is_new = await register_invoice(runtime, principal.tenant, invoice, original)
     response.status_code = 201 if is_new else 200
     return created
