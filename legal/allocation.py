@@ -277,3 +277,30 @@ def allocate_as_indicated(
         explanation_fr=INDICATED_FR,
         explanation_en=INDICATED_EN,
     )
+
+
+def allocate_plan(
+    invoices: Iterable[InvoiceInput], instalments: Iterable[tuple[date, Decimal]]
+) -> dict[str, list[tuple[date, Decimal]]]:
+    """A payment plan agreed for the debtor's invoices together, as one plan per invoice:
+    each instalment, in date order, is imputed as a payment made on its due date would be
+    (``allocate_payment``: due invoices first, then the oldest; C. civ. 1342-10 al. 2), so
+    every invoice's instalments total its balance. Raises ``LegalError`` unless the
+    instalments total exactly the open balances."""
+    remaining = {i.case_id: i for i in _normalise(invoices)}
+    plans: dict[str, list[tuple[date, Decimal]]] = {case_id: [] for case_id in remaining}
+    for due_on, amount in sorted(instalments):
+        allocation = allocate_payment(list(remaining.values()), amount, due_on)
+        if allocation.unallocated:
+            raise LegalError(
+                f"instalments: the one due {due_on} goes {allocation.unallocated} beyond the "
+                "open balances"
+            )
+        for case_id, share in allocation.pairs():
+            plans[case_id].append((due_on, share))
+            invoice = remaining[case_id]
+            remaining[case_id] = invoice._replace(balance=invoice.balance - share)
+    short = sum((i.balance for i in remaining.values()), ZERO)
+    if short:
+        raise LegalError(f"instalments: they leave {short} of the open balances unplanned")
+    return {case_id: plan for case_id, plan in plans.items() if plan}

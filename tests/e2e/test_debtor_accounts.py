@@ -459,3 +459,44 @@ async def test_a_policy_picks_the_firmer_timeline_for_a_debtor_known_to_be_insol
     assert case["policy_id"] == "fr-b2b-firm"
     [registered] = [j for j in case["journal"] if j["type"] == "InvoiceRegistered"]
     assert "chosen for its risk band high" in registered["detail"], registered
+
+
+async def test_one_payment_plan_for_the_debtor_is_shared_out_oldest_invoice_first(
+    service: Service,
+) -> None:
+    """A global plan (issue 12): 600 EUR over three invoices of 100, 200 and 300 EUR, in
+    two instalments of 300; each instalment is imputed as a payment on its date would be
+    (C. civ. 1342-10: due invoices first, the oldest first; equal ones in proportion), so
+    each case gets its own plan totalling its balance, and every timeline is held."""
+    debtor = _debtor(uuid.uuid4().hex[:8])
+    case_ids, _ = await _open_three(service, debtor)
+    debtor_id = (await _read(service, case_ids[0]))["debtor_id"]
+    async with service.client("operator") as operator:
+        wrong = await operator.post(
+            f"/v1/debtors/{debtor_id}/payment-plan",
+            json={
+                "agreed_on": "2026-12-02",
+                "instalments": [{"due_on": "2026-12-15", "amount": "500.00"}],
+            },
+        )
+        assert wrong.status_code == 422, wrong.text
+        assert wrong.json()["error"]["details"][0]["field"] == "instalments"
+        agreed = await operator.post(
+            f"/v1/debtors/{debtor_id}/payment-plan",
+            json={
+                "agreed_on": "2026-12-02",
+                "instalments": [
+                    {"due_on": "2026-12-15", "amount": "300.00"},
+                    {"due_on": "2027-01-15", "amount": "300.00"},
+                ],
+            },
+        )
+    assert agreed.status_code == 200, agreed.text
+    assert all(c["applied"] for c in agreed.json()["cases"]), agreed.json()
+    plans = {}
+    for case_id in case_ids:
+        view = await _read(service, case_id, live=True)
+        assert "payment_plan" in [h["kind"] for h in view["holds"]], view["holds"]
+        plans[view["amount_due"]] = [(i[0], i[1]) for i in view["plan"]["instalments"]]
+    total = {amount: sum(float(a) for _, a in parts) for amount, parts in plans.items()}
+    assert total == {"100.00": 100.0, "200.00": 200.0, "300.00": 300.0}, plans

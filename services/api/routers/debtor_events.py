@@ -1,4 +1,5 @@
-"""Holds at the debtor's level: a pause, its lifting, an insolvency, on every open invoice.
+"""Holds at the debtor's level: a pause, its lifting, an insolvency, a payment plan, on every
+open invoice.
 
 A dispute concerns one invoice (POST /v1/cases/{case_id}/disputes); an operator's pause
 or an insolvency concerns the debtor, so it applies to each of the debtor's open cases,
@@ -12,11 +13,20 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
+from legal import LegalError
+from legal.allocation import allocate_plan
 from projections.case_view_store import debtor_case_views
-from schemas.case import Stage
-from schemas.case_events import InsolvencyPublished, OperatorPause, OperatorResume
+from schemas.bounds import ApiModel, BoundedDate
+from schemas.case import CaseView, Stage
+from schemas.case_events import (
+    InsolvencyPublished,
+    Instalment,
+    OperatorPause,
+    OperatorResume,
+    PaymentPlanAgreed,
+)
 from services.api.deps import OperatorPrincipal, Runtime, RuntimeDep
-from services.api.errors import ApiError, ErrorResponse
+from services.api.errors import ApiError, ErrorResponse, field_error
 from services.api.keys import Principal
 from services.api.routers.case_events import _send as send_case_event
 from storage.debtor_vault import UnknownDebtor
@@ -41,38 +51,53 @@ class DebtorEventResult(BaseModel):
     cases: list[CaseResult] = Field(description="Each open case of the debtor, oldest first")
 
 
-async def _fan_out(
-    runtime: Runtime, principal: Principal, debtor_id: str, event: Any
-) -> DebtorEventResult:
-    tenant = principal.tenant
+async def _open_cases(runtime: Runtime, principal: Principal, debtor_id: str) -> list[CaseView]:
+    """The debtor's open cases, oldest first (404 for no such debtor, 409 for none open)."""
     async with runtime.reads.connect() as conn:
         try:
-            await runtime.debtors.record(conn, tenant, debtor_id)
+            await runtime.debtors.record(conn, principal.tenant, debtor_id)
         except UnknownDebtor:
             raise ApiError(404, "not_found", f"debtor_id: no debtor {debtor_id}") from None
-        views = await debtor_case_views(conn, tenant, [debtor_id])
+        views = await debtor_case_views(conn, principal.tenant, [debtor_id])
+    open_views = [view for view in views if view.stage is not Stage.closed]
+    if not open_views:
+        raise ApiError(409, "no_open_case", "debtor_id: the debtor has no open case")
+    return open_views
+
+
+async def _send_each(
+    runtime: Runtime, principal: Principal, debtor_id: str, events: list[tuple[str, Any]]
+) -> DebtorEventResult:
+    """Each (case, event), through the case's own validated update."""
     results = []
-    for view in views:
-        if view.stage is Stage.closed:
-            continue
+    for case_id, event in events:
         try:
-            acked = await send_case_event(runtime, principal, view.case_id, event)
+            acked = await send_case_event(runtime, principal, case_id, event)
         except ApiError as err:
             if err.status == 503:
                 raise  # nothing half-said: the cases already done take the retry as a no-op
-            results.append(CaseResult(case_id=view.case_id, applied=False, detail=err.message))
+            results.append(CaseResult(case_id=case_id, applied=False, detail=err.message))
             continue
         results.append(
             CaseResult(
-                case_id=view.case_id,
-                applied=True,
-                stage=acked.stage.value,
-                position=acked.position,
+                case_id=case_id, applied=True, stage=acked.stage.value, position=acked.position
             )
         )
-    if not results:
-        raise ApiError(409, "no_open_case", "debtor_id: the debtor has no open case")
     return DebtorEventResult(debtor_id=debtor_id, cases=results)
+
+
+async def _fan_out(
+    runtime: Runtime, principal: Principal, debtor_id: str, event: Any
+) -> DebtorEventResult:
+    views = await _open_cases(runtime, principal, debtor_id)
+    return await _send_each(runtime, principal, debtor_id, [(v.case_id, event) for v in views])
+
+
+class DebtorPlanIn(ApiModel):
+    """A payment plan agreed for all of the debtor's open invoices together."""
+
+    agreed_on: BoundedDate
+    instalments: list[Instalment] = Field(min_length=1, max_length=60)
 
 
 @router.post("/{debtor_id}/pause", operation_id="pauseDebtor", responses=RESPONSES)
@@ -102,3 +127,35 @@ async def debtor_insolvency(
     """An insolvency published (BODACC) for the debtor: every open invoice freezes
     (C. com. L622-21) and each prepares its declaration of claim (R622-24)."""
     return await _fan_out(runtime, principal, debtor_id, event)
+
+
+@router.post(
+    "/{debtor_id}/payment-plan", operation_id="agreeDebtorPaymentPlan", responses=RESPONSES
+)
+async def debtor_payment_plan(
+    debtor_id: DebtorId, plan: DebtorPlanIn, principal: OperatorPrincipal, runtime: RuntimeDep
+) -> DebtorEventResult:
+    """One payment plan for the debtor's open invoices together: the instalments must total
+    their open balances; each is imputed as a payment on its due date would be (due
+    invoices first, the oldest first: C. civ. 1342-10), and each invoice's case gets its own
+    plan (its share of each instalment), which holds its timeline until an instalment of
+    its own is missed."""
+    views = await _open_cases(runtime, principal, debtor_id)
+    try:
+        shares = allocate_plan(
+            [(v.case_id, v.due_date, v.balance) for v in views],
+            [(i.due_on, i.amount) for i in plan.instalments],
+        )
+    except LegalError as err:
+        raise field_error("instalments", str(err)) from None
+    events = [
+        (
+            case_id,
+            PaymentPlanAgreed(
+                agreed_on=plan.agreed_on,
+                instalments=[Instalment(due_on=d, amount=a) for d, a in parts],
+            ),
+        )
+        for case_id, parts in shares.items()
+    ]
+    return await _send_each(runtime, principal, debtor_id, events)
