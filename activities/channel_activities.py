@@ -17,7 +17,7 @@ was already used for another case or channel).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import Any
 
 from sqlalchemy import select
@@ -49,6 +49,7 @@ from activities.creditor_identity import (
 from activities.debtor_resolution import resolved_channel
 from activities.grouped_letter_request import GroupedLetterRequest
 from activities.grouped_letters import GROUPED_TEMPLATES, grouped_context
+from activities.letter_layout.grouped import grouped_layout_json
 from activities.letter_layout.stored import layout_json
 from activities.partners import PartnerClient, handoff_to_partner
 from activities.postal_mail.dispatch import post_simple_letter
@@ -205,7 +206,25 @@ class ChannelActivities:
                 "context": grouped_context(request.items, request.line_totals),
             }
         )
-        receipt, resolved = await self._record_resolved(grouped, request.channel, {None})
+
+        def layout(resolved: ChannelRequest) -> str | None:
+            # Each invoice's décompte with the debtor's identity the grouped letter resolved.
+            identity: dict[str, str] = {
+                key: resolved.context[key]
+                for key in ("debtor_name", "debtor_address")
+                if key in resolved.context
+            }
+            return grouped_layout_json(
+                resolved.template,
+                [{**item.context, **identity} for item in request.items],
+                resolved.recipient,
+                reference_for(request.idempotency_key),
+                grand_total=resolved.context["grand_total"],
+            )
+
+        receipt, resolved = await self._record_resolved(
+            grouped, request.channel, {None}, layout_of=layout
+        )
         await self._record_items(request)
         if request.channel == "letter":
             if self._postal_mail is None:
@@ -296,6 +315,7 @@ class ChannelActivities:
         request: ChannelRequest,
         channel: ChannelName,
         partners: Collection[PartnerKind | None],
+        layout_of: Callable[[ChannelRequest], str | None] | None = None,
     ) -> tuple[ChannelReceipt, ChannelRequest]:
         """Render and record ``request`` unless its idempotency key was recorded before;
         also return the request with the debtor's identity and the creditor settings its
@@ -311,7 +331,11 @@ class ChannelActivities:
             self._check(resolved, channel, partners)
             body = self._render(resolved)
             body_hash = hashlib.sha256(body.encode()).hexdigest()
-            layout = layout_json(resolved, reference_for(request.idempotency_key))
+            layout = (
+                layout_of(resolved)
+                if layout_of is not None
+                else layout_json(resolved, reference_for(request.idempotency_key))
+            )
             stored = body
             if request.debtor_id is not None and self._vault is not None:
                 stored = await self._vault.seal_text(

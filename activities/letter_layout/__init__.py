@@ -1,6 +1,7 @@
 """Letters laid out like real ones: HTML + CSS templates rendered to PDF/A by WeasyPrint.
 
     doc = build_letter_document(template, context, recipient, reference=..., letterhead=...)
+    doc = build_grouped_letter_document(template, items, recipient, reference=...)  # grouped.py
     html = render_letter_html(doc)   # the console's preview
     pdf = render_letter_pdf(doc)     # PDF/A-3b, DejaVu embedded, deterministic
 
@@ -26,6 +27,7 @@ from activities.letter_layout.document import (
     document_from_json,
     document_to_json,
 )
+from activities.letter_layout.grouped import GROUPED_LAYOUTS, build_grouped_letter_document
 from activities.letter_layout.render import (
     PDF_VARIANT,
     LetterRenderError,
@@ -37,6 +39,7 @@ from activities.letter_layout.settings import LetterheadSettings
 
 __all__ = [
     "DEBTOR_KINDS",
+    "GROUPED_LAYOUTS",
     "LETTER_KEYS",
     "LETTER_KINDS",
     "PDF_VARIANT",
@@ -53,6 +56,7 @@ __all__ = [
     "Mention",
     "Party",
     "Section",
+    "build_grouped_letter_document",
     "build_letter_document",
     "document_from_json",
     "document_to_json",

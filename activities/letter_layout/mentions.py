@@ -80,19 +80,28 @@ class MentionFacts:
     """The consumer's written complaint was refused (C. consommation L616-2)."""
     legal_identity: bool = False
     """The request identifies the parties as CPC 54 and 57 require (injonction@2)."""
+    invoices: int = 1
+    """How many invoices the letter claims: more than one in a grouped letter
+    (activities/letter_layout/grouped.py), whose mentions then speak of each invoice."""
 
 
 def _b2b(facts: MentionFacts) -> list[Mention]:
     if facts.kind == "payment_receipt":
         return []
+    grouped = facts.invoices > 1
+    due = (
+        "dès le jour suivant la date d'échéance de chaque facture et jusqu'à son paiement complet"
+        if grouped
+        else "dès le jour suivant la date d'échéance et jusqu'au paiement complet"
+    )
+    each = " par facture" if grouped else ""
     mentions = [
         Mention(
             "b2b_penalties",
             "Des pénalités de retard sont dues de plein droit, sans qu'un rappel soit "
-            "nécessaire, dès le jour suivant la date d'échéance et jusqu'au paiement complet, "
-            "au taux prévu par les conditions de vente ou, à défaut, au taux de refinancement "
-            "de la Banque centrale européenne majoré de 10 points (article L441-10 II du Code "
-            "de commerce).",
+            f"nécessaire, {due}, au taux prévu par les conditions de vente ou, à défaut, au taux "
+            "de refinancement de la Banque centrale européenne majoré de 10 points (article "
+            "L441-10 II du Code de commerce).",
             "C. com. L441-10 II",
         )
     ]
@@ -100,10 +109,10 @@ def _b2b(facts: MentionFacts) -> list[Mention]:
         mentions.append(
             Mention(
                 "b2b_indemnity",
-                "L'indemnité forfaitaire pour frais de recouvrement de 40 euros due par tout "
-                "professionnel en retard de paiement (articles L441-10 II et D441-5 du Code de "
-                "commerce) n'est pas comprise dans la présente demande, limitée au principal et "
-                "aux intérêts.",
+                f"L'indemnité forfaitaire pour frais de recouvrement de 40 euros{each} due "
+                "par tout professionnel en retard de paiement (articles L441-10 II et D441-5 du "
+                "Code de commerce) n'est pas comprise dans la présente demande, limitée au "
+                "principal et aux intérêts.",
                 "C. com. L441-10 II, D441-5",
             )
         )
@@ -113,9 +122,9 @@ def _b2b(facts: MentionFacts) -> list[Mention]:
                 "b2b_indemnity",
                 "Tout professionnel en situation de retard de paiement est de plein droit "
                 "débiteur, à l'égard du créancier, d'une indemnité forfaitaire pour frais de "
-                "recouvrement de 40 euros ; une indemnisation complémentaire peut être demandée, "
-                "sur justification, lorsque les frais de recouvrement exposés sont supérieurs "
-                "(articles L441-10 II et D441-5 du Code de commerce).",
+                f"recouvrement de 40 euros{each} ; une indemnisation complémentaire peut être "
+                "demandée, sur justification, lorsque les frais de recouvrement exposés sont "
+                "supérieurs (articles L441-10 II et D441-5 du Code de commerce).",
                 "C. com. L441-10 II, D441-5",
             )
         )
@@ -378,6 +387,17 @@ def _kind(facts: MentionFacts) -> list[Mention]:
 
 
 def _imputation(facts: MentionFacts) -> list[Mention]:
+    if facts.invoices > 1:  # the grouped letter asks that each payment name its invoice
+        return [
+            Mention(
+                "imputation",
+                "Chaque règlement est imputé sur la facture que vous désignez en payant "
+                "(article 1342-10 du Code civil) et, sur cette facture, en priorité sur le "
+                "principal, ce qui réduit les intérêts réclamés ; l'article 1343-1 du Code civil "
+                "l'imputerait d'abord sur les intérêts.",
+                "C. civ. 1342-10, 1343-1",
+            )
+        ]
     if not facts.paid:
         return []
     return [

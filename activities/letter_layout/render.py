@@ -36,6 +36,12 @@ FONT_FILES: dict[int, str] = {400: "DejaVuSans.ttf", 700: "DejaVuSans-Bold.ttf"}
 PDF_VARIANT = "pdf/a-3b"
 
 
+OWN_PAGES = frozenset({"grouped_statement", "grouped_formal_notice"})
+"""Text templates laid out by a page of their own (``<name>.html.j2``) rather than by their
+letter kind's: the grouped letters (activities/letter_layout/grouped.py), whose décompte of
+several invoices may run over pages."""
+
+
 class LetterRenderError(RuntimeError):
     """The letter cannot be laid out here (e.g. its fonts are not installed)."""
 
@@ -78,7 +84,9 @@ def render_letter_html(doc: LetterDocument) -> str:
     """The letter as one self-contained HTML page (its CSS inline, its logo a data: URI),
     every value escaped."""
     created = doc.created_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    template = _environment().get_template(f"{doc.kind}.html.j2")
+    name = doc.template.partition("@")[0]
+    page = name if name in OWN_PAGES else doc.kind
+    template = _environment().get_template(f"{page}.html.j2")
     return template.render(doc=doc, created=created, footer=_footer(doc))
 
 

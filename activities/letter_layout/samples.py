@@ -6,6 +6,7 @@ step adds), amounts formatted by schemas.french_format as the workflow formats t
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from decimal import Decimal
 
 from activities.channel_requests import Recipient
@@ -168,3 +169,46 @@ def sample_recipient(kind: LetterKind, debtor: DebtorKind) -> Recipient:
     else:
         name, _, lines = DEBTORS[debtor]
     return Recipient(name=name, address_lines=list(lines))
+
+
+GROUPED_TEMPLATES: dict[str, LetterKind] = {
+    "grouped_statement@1": "reminder_3",
+    "grouped_formal_notice@1": "formal_notice",
+}
+"""The grouped letters (activities/letter_layout/grouped.py) and the single letter whose
+context each of their invoices has."""
+
+
+def sample_grouped_items(template: str, debtor: DebtorKind, count: int = 3) -> list[dict[str, str]]:
+    """``count`` invoices of one debtor for the grouped letter ``template``, each with the
+    context its single letter would get: different numbers, dates and amounts, every other
+    one partly paid; penalties and indemnity as ``sample_context`` has them."""
+    kind = GROUPED_TEMPLATES[template]
+    base = sample_context(kind, debtor)
+    items: list[dict[str, str]] = []
+    for index in range(count):
+        issued = date(2026, 6, 1) + timedelta(days=3 * index)
+        principal = PRINCIPAL + Decimal(150) * index
+        paid = PAID if index % 2 == 0 else Decimal(0)
+        amounts = _amounts(kind, debtor)
+        penalties = (
+            None if amounts["penalties"] is None else PENALTIES[debtor] + Decimal("2.35") * index
+        )
+        indemnity = amounts["indemnity"]
+        balance = principal - paid
+        total = balance + (penalties or 0) + (indemnity or 0)
+        items.append(
+            base
+            | {
+                "invoice_number": f"F-2026-{42 + index:04d}",
+                "issue_date": issued.strftime("%d/%m/%Y"),
+                "due_date": (issued + timedelta(days=30)).strftime("%d/%m/%Y"),
+                "principal": french_amount(principal),
+                "paid": french_amount(paid) if paid else "",
+                "balance": french_amount(balance),
+                "penalties": french_amount(penalties) if penalties is not None else "",
+                "indemnity": french_amount(indemnity) if indemnity is not None else "",
+                "total": french_amount(total),
+            }
+        )
+    return items

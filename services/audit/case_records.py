@@ -207,7 +207,16 @@ async def case_documents(
         ]
         outbox = await conn.execute(
             select(channel_outbox)
-            .where(channel_outbox.c.case_id == case_id)
+            .where(
+                channel_outbox.c.case_id == case_id,
+                # A grouped letter is shown once: as the invoice's own row pointing to it.
+                channel_outbox.c.idempotency_key.not_in(
+                    select(channel_outbox.c.grouped_in).where(
+                        channel_outbox.c.case_id == case_id,
+                        channel_outbox.c.grouped_in.is_not(None),
+                    )
+                ),
+            )
             .order_by(channel_outbox.c.created_at, channel_outbox.c.idempotency_key)
         )
         outbox_records = [

@@ -336,6 +336,12 @@ async def test_a_bounced_reminder_retried_by_the_operator_goes_through_the_conve
 
     [first] = await attempts(1)
     assert first["status"] == "failed" and "InvalidRecipient" in first["detail"], first
+    async with asyncio.timeout(60):  # the step is blocked once its bounce task is open
+        while True:
+            holds = (await _read(service, case_id, live=True))["holds"]
+            if any(h["kind"] == "blocked" for h in holds):
+                break
+            await asyncio.sleep(0.3)
     async with service.client("operator") as operator:
         retried = await operator.post(
             f"/v1/cases/{case_id}/steps/reminder_1/retry", json={"note": "adresse vérifiée"}
@@ -394,6 +400,7 @@ async def test_three_invoices_one_statement_and_one_formal_notice_with_a_decompt
                 )
             ).one()
         assert grouped.template.startswith("grouped_")
+        assert grouped.layout is not None, "laid out: one table row per invoice"
         assert debtor["name"] not in grouped.body, "the letter is sealed with the debtor's key"
     stages = {v["stage"] for v in views}
     assert stages <= {"formal_notice", "awaiting_next_phase", "small_claims"}, stages

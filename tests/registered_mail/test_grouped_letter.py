@@ -13,6 +13,7 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.channel_activities import ChannelActivities
 from activities.grouped_letter_request import GroupedLetterRequest
+from activities.letter_layout.document import document_from_json
 from activities.registered_mail.maileva_client import MailevaClient
 from activities.registered_mail.tracking import sync_open_letters
 from schemas.case_events import RegisteredLetterStatus
@@ -35,7 +36,7 @@ async def test_one_registered_letter_for_two_invoices_and_its_statuses_reach_bot
         debtor_id=debtor,
         channel="registered_letter",
         items=items,
-        line_totals=[Decimal("1052.40"), Decimal("640.00")],
+        line_totals=[Decimal("1252.40"), Decimal("1252.40")],  # each item's context total
     )
     activities = ChannelActivities(engine, registered_mail=mail_client)
     receipt = await ActivityEnvironment().run(activities.send_grouped_letter, grouped)
@@ -53,16 +54,19 @@ async def test_one_registered_letter_for_two_invoices_and_its_statuses_reach_bot
             )
         ).scalars()
         assert list(letters) == [grouped.idempotency_key], "one letter row, the grouped one"
-        body = (
+        body, layout = (
             await conn.execute(
-                select(channel_outbox.c.body).where(
+                select(channel_outbox.c.body, channel_outbox.c.layout).where(
                     channel_outbox.c.idempotency_key == grouped.idempotency_key
                 )
             )
-        ).scalar_one()
+        ).one()
+    assert layout is not None, "the grouped letter is laid out, one row per invoice"
+    document = document_from_json(layout)
+    assert [row.invoice for row in document.table.rows] == ["F-2026-0101", "F-2026-0102"]
     assert "F-2026-0101" in body and "F-2026-0102" in body
     plain = body.replace("\u202f", " ").replace("\xa0", " ")
-    assert "Total réclamé : 1 692,40 €" in plain, plain
+    assert "Total réclamé : 2 504,80 €" in plain, plain
 
     await eventually(
         lambda: mail_client.status(receipt.reference), lambda s: s.outcome == "delivered"
