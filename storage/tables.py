@@ -431,10 +431,11 @@ case_files = Table(
     PrimaryKeyConstraint("case_id", "sha256", name="pk_case_files"),
 )
 """Each e-invoice (``kind`` einvoice), e-credit note (credit_note) or invoice PDF sent with
-a JSON intake (invoice) as received, a document of the case; ``sha256`` and ``size`` are the received bytes', so the same file posted again
-is stored once. The file names the buyer: when ``debtor_id`` is set, ``content`` is sealed
-(AES-256-GCM, purpose "file") with that debtor's data key and becomes unreadable once the
-debtor is erased, its hash still proving what was received."""
+a JSON intake (invoice) as received, a document of the case; ``sha256`` and ``size`` are the
+received bytes', so the same file posted again is stored once. The file names the buyer:
+when ``debtor_id`` is set, ``content`` is sealed (AES-256-GCM, purpose "file") with that
+debtor's data key and becomes unreadable once the debtor is erased, its hash still proving
+what was received."""
 
 
 # --- simple letters posted through a provider (migration 0012) ---
