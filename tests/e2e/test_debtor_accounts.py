@@ -488,6 +488,17 @@ async def test_one_payment_plan_for_the_debtor_is_shared_out_oldest_invoice_firs
         )
         assert wrong.status_code == 422, wrong.text
         assert wrong.json()["error"]["details"][0]["field"] == "instalments"
+        unordered = await operator.post(
+            f"/v1/debtors/{debtor_id}/payment-plan",
+            json={
+                "agreed_on": "2026-12-02",
+                "instalments": [
+                    {"due_on": "2027-01-15", "amount": "300.00"},
+                    {"due_on": "2026-12-15", "amount": "300.00"},
+                ],
+            },
+        )
+        assert unordered.status_code == 422 and "instalments" in unordered.text, unordered.text
         agreed = await operator.post(
             f"/v1/debtors/{debtor_id}/payment-plan",
             json={

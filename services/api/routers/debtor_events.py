@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from legal import LegalError
 from legal.allocation import allocate_plan
@@ -98,6 +98,15 @@ class DebtorPlanIn(ApiModel):
 
     agreed_on: BoundedDate
     instalments: list[Instalment] = Field(min_length=1, max_length=60)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DebtorPlanIn:
+        dates = [i.due_on for i in self.instalments]
+        if dates != sorted(dates) or len(set(dates)) != len(dates):
+            raise ValueError("instalments: due dates must be strictly increasing")
+        if dates[0] < self.agreed_on:
+            raise ValueError("instalments: the first is due before the plan was agreed")
+        return self
 
 
 @router.post("/{debtor_id}/pause", operation_id="pauseDebtor", responses=RESPONSES)

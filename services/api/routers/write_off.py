@@ -56,7 +56,8 @@ async def write_off(
         Query(ge=0, le=100, description="The invoice's VAT rate in percent (20, 10, 5.5)"),
     ] = None,
     vat_amount: Annotated[
-        Decimal | None, Query(ge=0, description="The VAT the invoice states (preferred)")
+        Decimal | None,
+        Query(ge=0, le=999_999_999, description="The VAT the invoice states (preferred)"),
     ] = None,
     doubtful_on: Annotated[
         date | None, Query(description="The day the claim became doubtful (provision)")
