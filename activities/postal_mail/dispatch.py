@@ -31,12 +31,15 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.channel_requests import ChannelReceipt, ChannelRequest
-from activities.letter_layout.stored import printed_pdf
 from activities.postal_mail.provider import PostalLetterStatus, PostalMailProvider, SimpleLetter
-from activities.registered_mail.dispatch import refusal_type
+from activities.registered_mail.dispatch import (
+    current_workflow_id,
+    history_entry,
+    postal_parts,
+    refusal_type,
+)
 from activities.registered_mail.provider import (
     LetterRejected,
-    PostalAddress,
     RegisteredMailError,
     UnsupportedCountry,
 )
@@ -68,45 +71,19 @@ def letter_title(request: ChannelRequest) -> str:
 
 
 def build_simple_letter(request: ChannelRequest, outbox_row: Any) -> SimpleLetter:
-    """The letter for ``request``, from the text recorded in the outbox (the recorded body
-    stands, as for every channel). The context's ``debtor_kind`` ("consumer": a private
-    person) and ``debtor_country`` (ISO 3166 alpha-2, default FR) place the address."""
+    """The simple letter for ``request`` (registered_mail/dispatch.py ``postal_parts``)."""
     title = letter_title(request)
-    creditor = request.context.get("creditor_name", "") or "Créancier"
-    creditor_lines = [
-        line for line in request.context.get("creditor_address", "").splitlines() if line.strip()
-    ]
-    pdf = printed_pdf(
-        outbox_row.body,
-        outbox_row.layout,
-        title=title,
-        reference=outbox_row.reference,
-        created_at=outbox_row.created_at,
-    )
-    recipient = PostalAddress(
-        request.recipient.name,
-        tuple(request.recipient.address_lines),
-        country_code=(request.context.get("debtor_country") or "FR").upper(),
-        person=request.context.get("debtor_kind") == "consumer",
-    )
+    recipient, sender, pdf = postal_parts(request, outbox_row, title)
     return SimpleLetter(
         idempotency_key=request.idempotency_key,
         case_id=request.case_id,
         tenant=request.tenant,
         title=title,
         recipient=recipient,
-        sender=PostalAddress(creditor, tuple(creditor_lines)),
+        sender=sender,
         pdf=pdf,
         document_name=f"{request.step}.pdf",
     )
-
-
-def _history_entry(status: str, source: str, **extra: Any) -> dict[str, Any]:
-    return {"status": status, "at": datetime.now(UTC).isoformat(), "source": source, **extra}
-
-
-def _workflow_id() -> str | None:
-    return activity.info().workflow_id if activity.in_activity() else None
 
 
 def _lock_key(key: str) -> str:
@@ -130,7 +107,7 @@ async def _advance(engine: AsyncEngine, key: str, status: str, source: str, **va
         }
         changes: dict[str, Any] = {
             "updated_at": datetime.now(UTC),
-            "status_history": [*row.status_history, _history_entry(status, source, **extra)],
+            "status_history": [*row.status_history, history_entry(status, source, **extra)],
             **{k: v for k, v in values.items() if k in ("provider_id", "submitted_at")},
         }
         if row.status in NOT_SUBMITTED:
@@ -225,10 +202,10 @@ async def post_simple_letter(
                 case_id=request.case_id,
                 tenant=request.tenant,
                 step=request.step,
-                workflow_id=_workflow_id(),
+                workflow_id=current_workflow_id(),
                 provider=provider.name,
                 status=PENDING,
-                status_history=[_history_entry(PENDING, "activity")],
+                status_history=[history_entry(PENDING, "activity")],
                 document_sha256=letter.pdf_sha256,
             )
             .on_conflict_do_nothing(index_elements=["idempotency_key"])
@@ -350,7 +327,7 @@ async def refresh_postal_letter(
         changes: dict[str, Any] = {"provider_status": status.provider_status}
         if new != row.status:
             extra = {"reason": status.detail} if status.detail else {}
-            entry = _history_entry(new, provider.name, provider_status=status.provider_status)
+            entry = history_entry(new, provider.name, provider_status=status.provider_status)
             changes |= {
                 "status": new,
                 "status_history": [*row.status_history, {**entry, **extra}],

@@ -54,11 +54,13 @@ def letter_title(request: ChannelRequest) -> str:
     return f"{kind} {invoice}".strip()
 
 
-def build_letter(request: ChannelRequest, outbox_row: Any) -> Letter:
-    """The letter for ``request``, from the text recorded in the outbox (the recorded body
-    stands, as for every channel). The context's ``debtor_kind`` ("consumer": a private
-    person) and ``debtor_country`` (ISO 3166 alpha-2, default FR) place the address."""
-    title = letter_title(request)
+def postal_parts(
+    request: ChannelRequest, outbox_row: Any, title: str
+) -> tuple[PostalAddress, PostalAddress, bytes]:
+    """A posted letter's recipient, sender and PDF, from the letter recorded in the outbox
+    (the recorded body and layout stand, as for every channel). The context's
+    ``debtor_kind`` ("consumer": a private person) and ``debtor_country`` (ISO 3166 alpha-2,
+    default FR) place the address. Shared by registered and simple post."""
     creditor = request.context.get("creditor_name", "") or "Créancier"
     creditor_lines = [
         line for line in request.context.get("creditor_address", "").splitlines() if line.strip()
@@ -76,22 +78,31 @@ def build_letter(request: ChannelRequest, outbox_row: Any) -> Letter:
         country_code=(request.context.get("debtor_country") or "FR").upper(),
         person=request.context.get("debtor_kind") == "consumer",
     )
+    return recipient, PostalAddress(creditor, tuple(creditor_lines)), pdf
+
+
+def build_letter(request: ChannelRequest, outbox_row: Any) -> Letter:
+    """The registered letter for ``request`` (``postal_parts``)."""
+    title = letter_title(request)
+    recipient, sender, pdf = postal_parts(request, outbox_row, title)
     return Letter(
         idempotency_key=request.idempotency_key,
         case_id=request.case_id,
         title=title,
         recipient=recipient,
-        sender=PostalAddress(creditor, tuple(creditor_lines)),
+        sender=sender,
         pdf=pdf,
         document_name=f"{request.step}.pdf",
     )
 
 
-def _history_entry(status: str, source: str, **extra: Any) -> dict[str, Any]:
+def history_entry(status: str, source: str, **extra: Any) -> dict[str, Any]:
+    """One entry of a posted letter's status history."""
     return {"status": status, "at": datetime.now(UTC).isoformat(), "source": source, **extra}
 
 
-def _workflow_id() -> str | None:
+def current_workflow_id() -> str | None:
+    """The workflow of the running activity (None outside one)."""
     return activity.info().workflow_id if activity.in_activity() else None
 
 
@@ -109,7 +120,7 @@ async def _advance(engine: AsyncEngine, key: str, status: str, source: str, **va
         extra = {k: v for k, v in values.items() if k in ("provider_id", "reason", "code")}
         changes: dict[str, Any] = {
             "updated_at": datetime.now(UTC),
-            "status_history": [*row.status_history, _history_entry(status, source, **extra)],
+            "status_history": [*row.status_history, history_entry(status, source, **extra)],
             **{k: v for k, v in values.items() if k in ("provider_id", "submitted_at")},
         }
         if row.status in ADVANCEABLE:
@@ -188,10 +199,10 @@ async def post_registered_letter(
                 idempotency_key=key,
                 case_id=request.case_id,
                 step=request.step,
-                workflow_id=_workflow_id(),
+                workflow_id=current_workflow_id(),
                 provider=provider.name,
                 status=PENDING,
-                status_history=[_history_entry(PENDING, "activity")],
+                status_history=[history_entry(PENDING, "activity")],
                 document_sha256=letter.pdf_sha256,
             )
             .on_conflict_do_nothing(index_elements=["idempotency_key"])
