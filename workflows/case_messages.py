@@ -12,11 +12,20 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.conversation_requests import ContactOutcome
-    from schemas.case import CaseView, PaymentIn
-    from schemas.case_events import CaseEventEnvelope
+    from schemas.case import CaseView, PaymentIn, Stage
+    from schemas.case_events import (
+        CaseEventEnvelope,
+        RegisteredLetterProblem,
+        RegisteredLetterStatus,
+    )
     from workflows import case_reducer as reducer
     from workflows.case_base import CaseWorkflowBase
     from workflows.event_preparation import Prepared, prepare_event, prepare_payment
+
+
+# A provider's report on a registered letter that arrives before the case recorded the
+# letter is kept and applied once it is (was: ignored, and never sent again).
+EARLY_LETTER_PATCH = "early-letter-reports-v1"
 
 
 class CaseMessages(CaseWorkflowBase):
@@ -63,9 +72,28 @@ class CaseMessages(CaseWorkflowBase):
         try:
             prepared = self._prepare(envelope)
         except reducer.EventRejected as rejected:
+            if self._too_early(envelope):
+                self._early_letter_events.append(envelope)
+                return
             self._ignore(str(rejected))
             return
         self._adopt(prepared)
+
+    def _too_early(self, envelope: CaseEventEnvelope) -> bool:
+        """A report on a registered letter that the case has not recorded yet (a rejection
+        can come back before the post's activity completes): kept, not ignored."""
+        return (
+            isinstance(envelope.event, RegisteredLetterStatus | RegisteredLetterProblem)
+            and self._case.formal_notice is None
+            and self._case.stage is not Stage.closed
+            and workflow.patched(EARLY_LETTER_PATCH)
+        )
+
+    def _apply_early_letter_events(self) -> None:
+        """Once the notice is recorded, the reports that came before it."""
+        early, self._early_letter_events = self._early_letter_events, []
+        for envelope in early:
+            self.record_event(envelope)
 
     @workflow.update(name="apply_event")
     def apply_event(self, envelope: CaseEventEnvelope) -> CaseView:

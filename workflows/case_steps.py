@@ -146,6 +146,8 @@ class CaseSteps(CaseActivities):
         case.steps_done += 1
         if case.steps_done == len(self._policy.steps) and case.stage is Stage.amicable:
             case.stage = Stage.awaiting_next_phase
+        if self._early_letter_events:  # reports on the letter this step just recorded
+            self._apply_early_letter_events()
 
     def _awaits_approval(self, step: PolicyStep) -> bool:
         """True when ``step`` requires an approval it has not had: the case asks for it

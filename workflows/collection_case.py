@@ -55,6 +55,7 @@ class CollectionCaseWorkflow(CaseMessages, CaseSteps):
         self._published_to = None
         self._cal = None
         self._contact_outcomes = {}
+        self._early_letter_events = []
 
     @workflow.run
     async def run(self, start: CaseStart) -> CaseView:

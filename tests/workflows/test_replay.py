@@ -15,7 +15,7 @@ from temporalio.worker import Replayer
 
 from schemas.case import CaseStart, CaseView
 from tests.support.histories import HISTORIES
-from workflows import case_activities, case_steps, collection_case
+from workflows import case_activities, case_messages, case_steps, collection_case
 from workflows.collection_case import CollectionCaseWorkflow
 from workflows.debtor_conversation import DebtorConversationWorkflow
 from workflows.sandbox import workflow_runner
@@ -90,6 +90,9 @@ def test_histories_are_checked_in() -> None:
         "the debtor's conversation: grouped emails, then grouped letters": (
             "debtor_conversation_v2_grouped_letters"
         ),
+        "a provider's rejection reported before the notice was recorded": (
+            "collection_case_v8_early_letter_report"
+        ),
     }
     for generation, name in generations.items():
         assert name in names, (
@@ -158,5 +161,6 @@ def test_every_patch_marker_in_the_code_has_a_recorded_history() -> None:
         collection_case.QUADRIENNALE_PATCH,
         collection_case.AFTER_TITLE_PATCH,
         case_steps.GROUPED_LETTERS_PATCH,
+        case_messages.EARLY_LETTER_PATCH,
     }
     assert in_code <= recorded, f"no history records {sorted(in_code - recorded)}"
