@@ -6,7 +6,9 @@ event store (0002), the channel outbox (0003), the read tables (0004, derived da
 refilled by a rebuild), registered mail (0005), partner hand-offs (0006), the case views
 (0009, the read model the case workflows publish), the debtors with their data keys (0010,
 the only place a debtor's identity is kept), the files a case was opened or changed with (0011)
-and the simple letters posted through a provider (0012).
+the simple letters posted through a provider (0012), and the other sides of the
+conversation (0015): the ERP's webhook subscriptions and their deliveries, the debtor
+portal's requests and online payments, and the insolvency watch's publications.
 """
 
 from __future__ import annotations
@@ -470,3 +472,149 @@ word. ``status_history``: every step with when and where from (refusals with the
 ``document_sha256``: the PDF handed over. Holds no name or address: those stay in the
 outbox row (sealed for vault debtors) and at the provider.
 """
+
+
+# --- the other sides of the conversation (migration 0015) ---
+
+webhook_subscriptions = Table(
+    "webhook_subscriptions",
+    metadata,
+    Column("subscription_id", String(40), primary_key=True),
+    Column("tenant", String(64), nullable=False, index=True),
+    Column("url", Text, nullable=False),
+    Column("secret", Text, nullable=False),
+    Column("event_types", JSONB, nullable=False),
+    Column("description", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("disabled_at", DateTime(timezone=True)),
+)
+"""An ERP's (or the creditor's) endpoint: where a tenant's case events are POSTed, signed
+with ``secret`` (HMAC-SHA256), for the ``event_types`` listed (``payment.recorded`` ...).
+A disabled subscription gets no new deliveries; what it already had stays in the log."""
+
+webhook_events = Table(
+    "webhook_events",
+    metadata,
+    Column("event_id", Uuid, primary_key=True),
+    Column("tenant", String(64), nullable=False),
+    Column("case_id", String(64), nullable=False),
+    Column("event_type", String(40), nullable=False),
+    Column("payload", JSONB, nullable=False),
+    Column("source_event_id", Uuid, nullable=False),
+    Column("source_position", BigInteger, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("ix_webhook_events_case", "case_id", "source_position"),
+)
+"""Each webhook event, derived once from the event store (``source_event_id``) in its
+global order: the body every subscription receives, with the same ``event_id`` on every
+attempt so a receiver can drop a repeat. Holds ids and amounts, no personal data."""
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("delivery_id", BigInteger, Identity(always=False), primary_key=True),
+    Column("subscription_id", String(40), nullable=False),
+    Column("event_id", Uuid, nullable=False),
+    Column("tenant", String(64), nullable=False),
+    Column("case_id", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("delivered_at", DateTime(timezone=True)),
+    Column("last_status_code", Integer),
+    Column("last_error", Text),
+    UniqueConstraint("subscription_id", "event_id", name="uq_webhook_deliveries_event"),
+    Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+    Index("ix_webhook_deliveries_queue", "subscription_id", "case_id", "delivery_id"),
+)
+"""One event to one subscription. ``status``: ``pending`` (to send, at ``next_attempt_at``),
+``delivered`` (a 2xx came back) or ``abandoned`` (no 2xx for the retry period; a manual
+replay makes it pending again). ``delivery_id`` orders a case's deliveries: one is sent
+only once every earlier one of the same subscription and case is no longer pending."""
+
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    Column("delivery_id", BigInteger, nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("attempted_at", DateTime(timezone=True), nullable=False),
+    Column("duration_ms", Integer, nullable=False),
+    Column("status_code", Integer),
+    Column("error", Text),
+    Column("manual", String(100)),
+    PrimaryKeyConstraint("delivery_id", "attempt", name="pk_webhook_attempts"),
+)
+"""The delivery log: every POST made, its answer (or the error) and how long it took;
+``manual`` names who asked for a replay."""
+
+portal_requests = Table(
+    "portal_requests",
+    metadata,
+    Column("request_id", String(40), primary_key=True),
+    Column("tenant", String(64), nullable=False),
+    Column("debtor_id", String(40), nullable=False),
+    Column("kind", String(24), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("decided_at", DateTime(timezone=True)),
+    Column("decided_by", String(100)),
+    Column("decision_note", Text),
+    Index("ix_portal_requests_open", "tenant", "status", "created_at"),
+)
+"""What a debtor asked through the portal that an operator decides: a payment plan
+(``kind`` payment_plan) or corrected contact details (contact_details). ``payload`` is JSON
+sealed with the debtor's data key (it may carry an address). ``status``: pending,
+accepted, refused."""
+
+online_payments = Table(
+    "online_payments",
+    metadata,
+    Column("payment_id", String(40), primary_key=True),
+    Column("tenant", String(64), nullable=False),
+    Column("debtor_id", String(40), nullable=False),
+    Column("provider", String(16), nullable=False),
+    Column("session_id", String(255)),
+    Column("amount", MONEY, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("allocation", JSONB, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("paid_at", DateTime(timezone=True)),
+    Column("provider_event_id", String(255)),
+)
+"""A payment the debtor started on the portal: the provider's session, the balance it was
+for and how it was to be shared between the invoices (``allocation``, case id to amount).
+``status``: created, paid, failed."""
+
+provider_events = Table(
+    "provider_events",
+    metadata,
+    Column("provider", String(16), nullable=False),
+    Column("event_id", String(255), nullable=False),
+    Column("tenant", String(64), nullable=False),
+    Column("event_type", String(100), nullable=False),
+    Column("outcome", String(32), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("provider", "event_id", name="pk_provider_events"),
+)
+"""Each signed event a payment provider sent (Stripe's ``evt_...``), kept so a redelivery
+is answered without applying it twice."""
+
+insolvency_publications = Table(
+    "insolvency_publications",
+    metadata,
+    Column("tenant", String(64), nullable=False),
+    Column("debtor_id", String(40), nullable=False),
+    Column("publication_id", String(100), nullable=False),
+    Column("published_on", Date, nullable=False),
+    Column("proceeding", String(32), nullable=False),
+    Column("court", Text, nullable=False),
+    Column("mandataire", Text, nullable=False),
+    Column("cases", JSONB, nullable=False),
+    Column("found_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("tenant", "debtor_id", "publication_id", name="pk_insolvency_pubs"),
+)
+"""A BODACC collective-proceedings notice the insolvency watch found for a debtor, and the
+cases it was applied to: found once, applied once."""
