@@ -6,7 +6,8 @@
 #   - a real Temporal cluster's server and SQL tool (deploy/build_cluster.sh);
 #   - the console's JavaScript (htmx, Chart.js) from the npm registry, pinned by SHA-256;
 #   - Debian's Chromium, which the console's browser tests drive (Playwright).
-#   - Debian's Pango, DejaVu fonts and poppler-utils, for the letters' PDF layout (WeasyPrint).
+#   - Debian's Pango, DejaVu fonts and poppler-utils, for the letters' PDF layout (WeasyPrint);
+#   - stripe-mock (Stripe's API stand-in) built from its Go module, for online payment tests.
 # Heavy, versioned artefacts live in a user-level cache outside the clone, so a
 # fresh clone bootstraps in seconds once the cache is warm.
 set -euo pipefail
@@ -123,6 +124,18 @@ if [ -n "$missing_debs" ]; then
     else
         say "missing for the letters' PDF layout:$missing_debs (apt-get install$missing_debs)"
     fi
+fi
+
+# 8. stripe-mock, Stripe's own API stand-in, for the debtor portal's online payment tests
+#    (services/toolchain.py stripe_mock). Built once from its Go module into the cache.
+STRIPE_MOCK_VERSION=0.203.0
+stripe_dir="$CACHE/stripe-mock-$STRIPE_MOCK_VERSION"
+if [ -z "${STRIPE_MOCK:-}" ] && [ ! -x "$stripe_dir/stripe-mock" ]; then
+    command -v go >/dev/null || { say "Go is needed to build stripe-mock"; exit 1; }
+    say "building stripe-mock $STRIPE_MOCK_VERSION from its Go module (once)"
+    mkdir -p "$stripe_dir"
+    CGO_ENABLED=0 GOBIN="$stripe_dir" go install \
+        "github.com/stripe/stripe-mock@v$STRIPE_MOCK_VERSION"
 fi
 
 mkdir -p var

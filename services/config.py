@@ -176,6 +176,83 @@ class Settings(BaseSettings):
         "/v1/codec, comma-separated; empty: the embedded UI's, http://127.0.0.1:<UI port> "
         "and http://localhost:<UI port>",
     )
+    # --- the other sides of the conversation (#15): ERP webhooks, portal, payment, BODACC ---
+    webhook_dispatch_s: float = Field(
+        default=1.0,
+        ge=0,
+        alias="RECOUVRE_WEBHOOK_DISPATCH_S",
+        description="How often the API turns new case events into webhook deliveries and "
+        "sends the due ones (0: never, no webhook is sent)",
+    )
+    webhook_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=60,
+        alias="RECOUVRE_WEBHOOK_TIMEOUT_S",
+        description="How long a subscriber's endpoint has to answer one delivery",
+    )
+    webhook_first_retry_s: float = Field(
+        default=60.0,
+        gt=0,
+        alias="RECOUVRE_WEBHOOK_FIRST_RETRY_S",
+        description="Wait before the first retry of a failed delivery; each next wait doubles",
+    )
+    webhook_max_retry_s: float = Field(
+        default=86_400.0,
+        gt=0,
+        alias="RECOUVRE_WEBHOOK_MAX_RETRY_S",
+        description="Longest wait between two attempts of one delivery",
+    )
+    webhook_retry_period_s: float = Field(
+        default=259_200.0,
+        gt=0,
+        alias="RECOUVRE_WEBHOOK_RETRY_PERIOD_S",
+        description="How long a delivery is retried before it is abandoned (default 3 "
+        "days); a manual replay makes it pending again",
+    )
+    portal_secret: str = Field(
+        default="",
+        alias="RECOUVRE_PORTAL_SECRET",
+        description="Key signing the debtor portal's links (HMAC-SHA256); empty: generated "
+        "once into var/portal-secret",
+    )
+    portal_base_url: str = Field(
+        default="",
+        alias="RECOUVRE_PORTAL_BASE_URL",
+        description="Public address of the API serving the portal (https://pay.example.fr); "
+        "empty: no portal link in emails and letters (PAYMENT_LINK if set)",
+    )
+    portal_link_days: int = Field(
+        default=90,
+        ge=1,
+        le=730,
+        alias="RECOUVRE_PORTAL_LINK_DAYS",
+        description="Days a portal link stays valid after it was sent",
+    )
+    stripe_keys: str = Field(
+        default="",
+        alias="RECOUVRE_STRIPE_KEYS",
+        description="Each tenant's Stripe keys, tenant=secret_key|webhook_secret,...; a "
+        "tenant without one is offered transfer instructions only",
+    )
+    stripe_api_base: str = Field(
+        default="",
+        alias="RECOUVRE_STRIPE_API_BASE",
+        description="Stripe's API address; empty: Stripe's own (tests: stripe-mock's)",
+    )
+    bodacc_url: str = Field(
+        default="https://bodacc-datadila.opendatasoft.com",
+        alias="RECOUVRE_BODACC_URL",
+        description="The BODACC open-data API (opendatasoft explore v2.1) the insolvency "
+        "watch reads; `recouvre run` points it at its local sandbox",
+    )
+    bodacc_check_s: float = Field(
+        default=86_400.0,
+        ge=0,
+        alias="RECOUVRE_BODACC_CHECK_S",
+        description="How often the insolvency watch checks every open debtor's SIREN "
+        "against BODACC (0: never)",
+    )
 
     @property
     def embedded_temporal(self) -> bool:

@@ -119,3 +119,20 @@ def postgres_with_contrib() -> Path:
         "no PostgreSQL server with contrib (btree_gin) for the Temporal cluster: "
         "`apt-get install postgresql` or set TEMPORAL_POSTGRES_BIN"
     )
+
+
+STRIPE_MOCK_VERSION = "0.203.0"
+
+
+def stripe_mock() -> Path:
+    """`stripe-mock` (github.com/stripe/stripe-mock): STRIPE_MOCK, PATH, then the cache."""
+    explicit = os.environ.get("STRIPE_MOCK")
+    if explicit:
+        return Path(explicit)
+    on_path = shutil.which("stripe-mock")
+    if on_path:
+        return Path(on_path)
+    cached = cache_dir() / f"stripe-mock-{STRIPE_MOCK_VERSION}" / "stripe-mock"
+    if cached.exists():
+        return cached
+    raise FileNotFoundError("stripe-mock not found: run `make bootstrap` or set STRIPE_MOCK")
