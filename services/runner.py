@@ -22,6 +22,7 @@ import uvicorn
 from activities.partners.settings import PartnerSettings
 from activities.postal_mail import PostalMailSettings
 from activities.registered_mail import RegisteredMailSettings
+from sandboxes.bodacc_server import start_sandbox_bodacc
 from sandboxes.maileva_mail_server import start_sandbox_maileva_mail
 from sandboxes.partner_server import start_embedded_partner
 from sandboxes.registered_mail_server import start_sandbox_registered_mail
@@ -74,6 +75,7 @@ def _banner(
         f"  Registered mail  {registered_mail_url} (Maileva API; sandbox unless configured)",
         f"  Simple letters   {postal_mail_url or 'recorded only'} (Maileva mail API)",
         f"  Partners     agency {partners.agency_url}, commissaire {partners.commissaire_url}",
+        f"  BODACC       {settings.bodacc_url} (insolvency watch; sandbox unless configured)",
         "  API keys (Authorization: Bearer <key>):",
     ]
     for key, principal in parse_api_keys(settings.api_keys).items():
@@ -135,6 +137,10 @@ async def run_service(settings: Settings) -> None:
                 start_embedded_partner, partners, api_url, tenants
             )
             stack.callback(partner_sandbox.stop)
+        if "bodacc_url" not in settings.model_fields_set:  # unless RECOUVRE_BODACC_URL is set
+            bodacc = await asyncio.to_thread(start_sandbox_bodacc)  # docs/insolvency-watch.md
+            stack.callback(bodacc.stop)
+            settings = settings.model_copy(update={"bodacc_url": bodacc.url})
         children = _children(settings, mail, postal, partners)
         await stack.enter_async_context(supervised(children))
         app = create_app(settings, registered_mail=mail, partners=partners)

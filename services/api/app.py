@@ -18,6 +18,7 @@ from activities.registered_mail.merci_facteur_settings import MerciFacteurSettin
 from activities.registered_mail.provider import RegisteredMailError, RegisteredMailProvider
 from activities.registered_mail.subscriptions import ensure_subscriptions
 from inbound import merci_facteur_notifications, partner_reports, registered_mail_notifications
+from inbound.insolvency_watch import keep_watching
 from inbound.registered_mail_notifications import RegisteredMailWebhook
 from inbound.registered_mail_polling import keep_polling
 from legal import load_rate_table
@@ -127,6 +128,9 @@ def create_app(
         if settings.retention_sweep_s:
             sweep = keep_sweeping(app.state.runtime, settings.retention_sweep_s)
             background.append(asyncio.create_task(sweep))
+        if settings.bodacc_check_s > 0:  # the insolvency watch (docs/insolvency-watch.md)
+            watch = keep_watching(app.state.runtime, settings.bodacc_check_s)
+            background.append(asyncio.create_task(watch))
         try:
             yield
         finally:

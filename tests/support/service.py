@@ -88,4 +88,5 @@ def make_settings(database_url: str, temporal_address: str, smtp: Smtp) -> Setti
         RECOUVRE_API_KEYS=KEY_SPEC,
         TEMPORAL_RPC_TIMEOUT_S=3.0,
         RECOUVRE_READ_YOUR_WRITES_WAIT_S=15.0,
+        RECOUVRE_BODACC_CHECK_S=0,  # no internet: tests drive the watch against the sandbox
     )

@@ -8,6 +8,8 @@ each recording it in its own journal (the same event as on the case, with the sa
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
@@ -25,6 +27,7 @@ from schemas.case_events import (
     OperatorResume,
     PaymentPlanAgreed,
 )
+from services.api.acks import CaseAck
 from services.api.deps import OperatorPrincipal, Runtime, RuntimeDep
 from services.api.errors import ApiError, ErrorResponse, field_error
 from services.api.keys import Principal
@@ -65,14 +68,20 @@ async def _open_cases(runtime: Runtime, principal: Principal, debtor_id: str) ->
     return open_views
 
 
-async def _send_each(
-    runtime: Runtime, principal: Principal, debtor_id: str, events: list[tuple[str, Any]]
+CaseSender = Callable[[str, Any], Awaitable[CaseAck]]
+"""Sends one event to one case (its validated update), answering the case's ack."""
+
+
+async def send_each_case(
+    debtor_id: str, events: list[tuple[str, Any]], send: CaseSender
 ) -> DebtorEventResult:
-    """Each (case, event), through the case's own validated update."""
+    """Each (case, event), through ``send``: a case that refuses is reported, not raised;
+    503 (Temporal unreachable) is raised, the cases already done take a retry as a no-op.
+    The API's debtor endpoints and the insolvency watch (inbound/insolvency_watch.py)."""
     results = []
     for case_id, event in events:
         try:
-            acked = await send_case_event(runtime, principal, case_id, event)
+            acked = await send(case_id, event)
         except ApiError as err:
             if err.status == 503:
                 raise  # nothing half-said: the cases already done take the retry as a no-op
@@ -84,6 +93,13 @@ async def _send_each(
             )
         )
     return DebtorEventResult(debtor_id=debtor_id, cases=results)
+
+
+async def _send_each(
+    runtime: Runtime, principal: Principal, debtor_id: str, events: list[tuple[str, Any]]
+) -> DebtorEventResult:
+    """Each (case, event), through the case's own validated update, by the caller."""
+    return await send_each_case(debtor_id, events, partial(send_case_event, runtime, principal))
 
 
 async def _fan_out(

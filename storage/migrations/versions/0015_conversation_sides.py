@@ -136,9 +136,7 @@ def upgrade() -> None:
         sa.Column(
             "found_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
         ),
-        sa.PrimaryKeyConstraint(
-            "tenant", "debtor_id", "publication_id", name="pk_insolvency_pubs"
-        ),
+        sa.PrimaryKeyConstraint("tenant", "debtor_id", "publication_id", name="pk_insolvency_pubs"),
     )
 
 
