@@ -189,11 +189,42 @@ def _plan(
     return None
 
 
+def stage_after(stage: str, event: DomainEvent) -> str:
+    """The case's stage once ``event`` is applied to a case at ``stage``. Pure: the list
+    row follows it, and so do the ERP webhooks' ``stage.changed`` events.
+
+    A formal notice moves only an amicable case; an escalation, an insolvency or a
+    partner's "closed" report never reopens a closed case; a close always closes."""
+    if isinstance(event, CaseClosed):
+        return _CLOSED
+    if stage == _CLOSED:
+        return stage
+    if isinstance(event, FormalNoticeSent):
+        return Stage.formal_notice.value if stage == _AMICABLE else stage
+    if isinstance(event, CaseEscalated):
+        return _ROUTE_STAGE[event.route]
+    if isinstance(event, InsolvencyDetected):
+        return Stage.insolvency.value
+    if isinstance(event, PartnerReported) and event.status == "closed":
+        # The partner is done without collecting all; "uncollectable" closes the case next.
+        return Stage.awaiting_next_phase.value
+    return stage
+
+
+STAGE_EVENTS: tuple[type[DomainEvent], ...] = (
+    FormalNoticeSent,
+    CaseEscalated,
+    InsolvencyDetected,
+    PartnerReported,
+    CaseClosed,
+)
+"""The event types that can change a case's stage (``stage_after``)."""
+
+
 def _formal_notice(
     row: CaseRow, record: RecordedEvent, event: FormalNoticeSent, on: date
 ) -> Movement | None:
-    if row.stage == _AMICABLE:
-        row.stage = Stage.formal_notice.value
+    row.stage = stage_after(row.stage, event)
     return None
 
 
@@ -201,8 +232,7 @@ def _escalated(
     row: CaseRow, record: RecordedEvent, event: CaseEscalated, on: date
 ) -> Movement | None:
     row.next_action_on = None
-    if row.stage != _CLOSED:
-        row.stage = _ROUTE_STAGE[event.route]
+    row.stage = stage_after(row.stage, event)
     return None
 
 
@@ -210,17 +240,14 @@ def _insolvency(
     row: CaseRow, record: RecordedEvent, event: InsolvencyDetected, on: date
 ) -> Movement | None:
     row.next_action_on = event.claim_deadline
-    if row.stage != _CLOSED:
-        row.stage = Stage.insolvency.value
+    row.stage = stage_after(row.stage, event)
     return None
 
 
 def _partner(
     row: CaseRow, record: RecordedEvent, event: PartnerReported, on: date
 ) -> Movement | None:
-    if event.status == "closed" and row.stage != _CLOSED:
-        # The partner is done without collecting all; "uncollectable" closes the case next.
-        row.stage = Stage.awaiting_next_phase.value
+    row.stage = stage_after(row.stage, event)
     return None
 
 
@@ -242,7 +269,7 @@ def _credit(
 
 def _closed(row: CaseRow, record: RecordedEvent, event: CaseClosed, on: date) -> Movement | None:
     row.next_action_on = None
-    row.stage = _CLOSED
+    row.stage = stage_after(row.stage, event)
     row.outcome, row.closed_on, row.balance = event.reason.value, on, event.balance
     if event.reason in _STAYS_RECEIVABLE:
         return None

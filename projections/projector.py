@@ -152,9 +152,14 @@ async def _commit_without_waiting_for_disk(conn: AsyncConnection) -> None:
 
 
 async def _move_checkpoint(conn: AsyncConnection, last: LogPosition) -> None:
+    await move_checkpoint(conn, PROJECTION, last)
+
+
+async def move_checkpoint(conn: AsyncConnection, name: str, last: LogPosition) -> None:
+    """Follower ``name`` has applied everything up to ``last`` (in its transaction)."""
     await conn.execute(
         update(checkpoints)
-        .where(checkpoints.c.name == PROJECTION)
+        .where(checkpoints.c.name == name)
         .values(tx_id=last.tx_id, position=last.position)
     )
 
@@ -330,16 +335,20 @@ async def _pause(stop_event: asyncio.Event, seconds: float) -> None:
 
 async def _lock_checkpoint(conn: AsyncConnection) -> LogPosition:
     """This projection's checkpoint, its row locked until the transaction ends."""
+    return await lock_checkpoint(conn, PROJECTION)
+
+
+async def lock_checkpoint(conn: AsyncConnection, name: str) -> LogPosition:
+    """Follower ``name``'s checkpoint (ORIGIN the first time), its row locked until the
+    transaction ends: a second follower of the same name waits, then resumes after it."""
     query = (
         select(checkpoints.c.tx_id, checkpoints.c.position)
-        .where(checkpoints.c.name == PROJECTION)
+        .where(checkpoints.c.name == name)
         .with_for_update()
     )
     row = (await conn.execute(query)).first()
     if row is None:
-        first = insert(checkpoints).values(
-            name=PROJECTION, tx_id=ORIGIN.tx_id, position=ORIGIN.position
-        )
+        first = insert(checkpoints).values(name=name, tx_id=ORIGIN.tx_id, position=ORIGIN.position)
         await conn.execute(first.on_conflict_do_nothing())
         row = (await conn.execute(query)).one()
     return LogPosition(row.tx_id, row.position)
