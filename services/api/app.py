@@ -22,6 +22,8 @@ from inbound.insolvency_watch import keep_watching
 from inbound.registered_mail_notifications import RegisteredMailWebhook
 from inbound.registered_mail_polling import keep_polling
 from legal import load_rate_table
+from outbound.erp_webhooks.dispatcher import RetryPolicy
+from outbound.erp_webhooks.running import keep_sending
 from policies.catalog import parse_tenant_policies
 from services.api.deps import Runtime
 from services.api.errors import install_error_handlers
@@ -39,6 +41,7 @@ from services.api.routers import (
     invoices,
     reports,
     tasks,
+    webhooks,
     write_off,
 )
 from services.config import Settings
@@ -70,6 +73,15 @@ async def subscribe(settings: RegisteredMailSettings) -> None:
         "registered-mail notification subscriptions to %s: %s",
         report.callback_url,
         ", ".join(f"{c.event_type} {c.action}" for c in report.checks),
+    )
+
+
+def webhook_policy(settings: Settings) -> RetryPolicy:
+    return RetryPolicy(
+        timeout_s=settings.webhook_timeout_s,
+        first_retry_s=settings.webhook_first_retry_s,
+        max_retry_s=settings.webhook_max_retry_s,
+        retry_period_s=settings.webhook_retry_period_s,
     )
 
 
@@ -131,6 +143,9 @@ def create_app(
         if settings.bodacc_check_s > 0:  # the insolvency watch (docs/insolvency-watch.md)
             watch = keep_watching(app.state.runtime, settings.bodacc_check_s)
             background.append(asyncio.create_task(watch))
+        if settings.webhook_dispatch_s > 0:  # the ERP webhooks (docs/erp-webhooks.md)
+            sending = keep_sending(engine, webhook_policy(settings), settings.webhook_dispatch_s)
+            background.append(asyncio.create_task(sending))
         try:
             yield
         finally:
@@ -158,6 +173,7 @@ def create_app(
     app.include_router(merci_facteur_notifications.router)
     app.include_router(partner_reports.router)
     app.include_router(audit.router)
+    app.include_router(webhooks.router)
     app.include_router(
         codec.router
     )  # Temporal's codec server at /v1/codec (docs/data-protection.md)

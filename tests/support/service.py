@@ -89,4 +89,10 @@ def make_settings(database_url: str, temporal_address: str, smtp: Smtp) -> Setti
         TEMPORAL_RPC_TIMEOUT_S=3.0,
         RECOUVRE_READ_YOUR_WRITES_WAIT_S=15.0,
         RECOUVRE_BODACC_CHECK_S=0,  # no internet: tests drive the watch against the sandbox
+        # ERP webhooks: seconds, not days, so a test sees the retries and the abandon.
+        RECOUVRE_WEBHOOK_DISPATCH_S=0.2,
+        RECOUVRE_WEBHOOK_TIMEOUT_S=1.0,
+        RECOUVRE_WEBHOOK_FIRST_RETRY_S=0.5,
+        RECOUVRE_WEBHOOK_MAX_RETRY_S=2.0,
+        RECOUVRE_WEBHOOK_RETRY_PERIOD_S=8.0,
     )
