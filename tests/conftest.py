@@ -29,6 +29,8 @@ from tests.support.service import Service, make_settings
 from tests.support.serving import free_port, serve
 from tests.support.smtp import Smtp
 
+pytest_plugins = ["tests.support.stripe_mock"]  # the session's stripe-mock
+
 BOUNCING_DOMAIN = "bounce.example"
 """Mail to this domain is refused by the test SMTP server, as an unknown domain would be."""
 
@@ -91,10 +93,14 @@ async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
 
 @pytest.fixture(scope="session")
 async def service(
-    database_url: str, engine: AsyncEngine, smtp: Smtp, dev_env: WorkflowEnvironment
+    database_url: str,
+    engine: AsyncEngine,
+    smtp: Smtp,
+    dev_env: WorkflowEnvironment,
+    stripe_mock: str,
 ) -> AsyncIterator[Service]:
     target = dev_env.client.service_client.config.target_host
-    settings = make_settings(database_url, target, smtp)
+    settings = make_settings(database_url, target, smtp, stripe_api_base=stripe_mock)
     async with (
         # No background projector: the projection tests drive and rebuild it themselves.
         running_worker(dev_env.client, settings, engine, projector=False),

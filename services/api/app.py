@@ -21,6 +21,7 @@ from inbound import merci_facteur_notifications, partner_reports, registered_mai
 from inbound.insolvency_watch import keep_watching
 from inbound.registered_mail_notifications import RegisteredMailWebhook
 from inbound.registered_mail_polling import keep_polling
+from inbound.stripe_webhooks import router as stripe_webhook_router
 from legal import load_rate_table
 from outbound.erp_webhooks.dispatcher import RetryPolicy
 from outbound.erp_webhooks.running import keep_sending
@@ -172,6 +173,7 @@ def create_app(
     app.include_router(registered_mail_notifications.router)
     app.include_router(merci_facteur_notifications.router)
     app.include_router(partner_reports.router)
+    app.include_router(stripe_webhook_router)  # docs/online-payment.md
     app.include_router(audit.router)
     app.include_router(webhooks.router)
     app.include_router(

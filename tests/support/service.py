@@ -34,6 +34,10 @@ KEY_SPEC = ",".join(
 )
 
 
+STRIPE_WEBHOOK_SECRET = "whsec_test_recouvre_0123456789"
+STRIPE_KEY_SPEC = f"acme=sk_test_123|{STRIPE_WEBHOOK_SECRET}"
+
+
 CASE_READ = re.compile(r"^/v1/cases/([^/]+)$")
 
 
@@ -78,7 +82,9 @@ class Service:
             self.positions[case_id] = max(self.positions.get(case_id, 0), body["position"])
 
 
-def make_settings(database_url: str, temporal_address: str, smtp: Smtp) -> Settings:
+def make_settings(
+    database_url: str, temporal_address: str, smtp: Smtp, *, stripe_api_base: str = ""
+) -> Settings:
     return Settings(
         DATABASE_URL=database_url,
         TEMPORAL_ADDRESS=temporal_address,
@@ -89,6 +95,8 @@ def make_settings(database_url: str, temporal_address: str, smtp: Smtp) -> Setti
         TEMPORAL_RPC_TIMEOUT_S=3.0,
         RECOUVRE_READ_YOUR_WRITES_WAIT_S=15.0,
         RECOUVRE_BODACC_CHECK_S=0,  # no internet: tests drive the watch against the sandbox
+        RECOUVRE_STRIPE_KEYS=STRIPE_KEY_SPEC,  # tenant acme takes card payments; other does not
+        RECOUVRE_STRIPE_API_BASE=stripe_api_base,  # stripe-mock (tests/support/stripe_mock.py)
         # ERP webhooks: seconds, not days, so a test sees the retries and the abandon.
         RECOUVRE_WEBHOOK_DISPATCH_S=0.2,
         RECOUVRE_WEBHOOK_TIMEOUT_S=1.0,
