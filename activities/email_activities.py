@@ -34,6 +34,7 @@ from activities.letter_layout.builder import build_letter_document
 from activities.letter_layout.render import render_letter_pdf
 from activities.letter_layout.settings import LetterheadSettings
 from activities.letter_layout.stored import printed_pdf
+from activities.portal_link import PortalLinks
 from storage.debtor_vault import FILE_PURPOSE, DebtorErased, DebtorVault
 from storage.tables import case_files, channel_outbox, deliveries
 
@@ -57,6 +58,9 @@ class SmtpSettings:
     payment_instructions: str = ""
     payment_link: str = ""
     """e.g. https://pay.example/{invoice_number}?amount={amount}; empty: no link."""
+    portal: PortalLinks | None = None
+    """The debtor portal (RECOUVRE_PORTAL_BASE_URL): when set, a message to a vault debtor
+    links to the debtor's own portal page instead of ``payment_link``."""
 
 
 def message_id_for(idempotency_key: str, domain: str) -> str:
@@ -339,15 +343,20 @@ class EmailActivities:
         message["Date"] = format_datetime(sent_at)
         message["X-Recouvre-Case"] = request.case_id
         message["X-Recouvre-Step"] = request.step
-        url = payment_url(
-            self._smtp.payment_link,
-            request.invoice_number,
-            str(request.balance),
-            request.case_id,
-        )
+        url = self._pay_url(request, sent_at)
         message.set_content(text_body(body, url))
         message.add_alternative(html_body(body, url), subtype="html")
         return message
+
+    def _pay_url(self, request: EmailRequest, sent_at: datetime) -> str:
+        """The "Payer en ligne" link: the debtor's portal (valid ``portal_link_days`` from
+        the day sent) when configured and the debtor is known by id, else PAYMENT_LINK."""
+        portal = self._smtp.portal
+        if portal is not None and request.debtor_id is not None:
+            return portal.url_for(request.tenant, request.debtor_id, sent_at.date())
+        return payment_url(
+            self._smtp.payment_link, request.invoice_number, str(request.balance), request.case_id
+        )
 
     async def _attach(
         self, conn: AsyncConnection, message: EmailMessage, request: EmailRequest, key: str

@@ -17,6 +17,7 @@ from activities.email_activities import EmailActivities, SmtpSettings
 from activities.event_activities import EventActivities
 from activities.partners import HttpPartnerClient
 from activities.partners.settings import PartnerSettings
+from activities.portal_link import portal_links
 from activities.postal_mail import PostalMailSettings
 from activities.postal_mail import provider_from_settings as postal_provider
 from activities.registered_mail import RegisteredMailSettings
@@ -51,6 +52,12 @@ def smtp_settings(settings: Settings) -> SmtpSettings:
         creditor_name=settings.creditor_name,
         payment_instructions=settings.payment_instructions,
         payment_link=settings.payment_link,
+        portal=portal_links(
+            settings.portal_base_url,
+            settings.portal_secret,
+            settings.var_dir,
+            settings.portal_link_days,
+        ),
     )
 
 

@@ -26,6 +26,7 @@ from legal import load_rate_table
 from outbound.erp_webhooks.dispatcher import RetryPolicy
 from outbound.erp_webhooks.running import keep_sending
 from policies.catalog import parse_tenant_policies
+from services import portal
 from services.api.deps import Runtime
 from services.api.errors import install_error_handlers
 from services.api.keys import parse_api_keys
@@ -180,4 +181,5 @@ def create_app(
         codec.router
     )  # Temporal's codec server at /v1/codec (docs/data-protection.md)
     app.include_router(console_router)  # the operator console's pages (docs/console.md)
+    app.include_router(portal.router)  # the debtor portal's pages (docs/portal.md)
     return app

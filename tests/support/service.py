@@ -97,6 +97,8 @@ def make_settings(
         RECOUVRE_BODACC_CHECK_S=0,  # no internet: tests drive the watch against the sandbox
         RECOUVRE_STRIPE_KEYS=STRIPE_KEY_SPEC,  # tenant acme takes card payments; other does not
         RECOUVRE_STRIPE_API_BASE=stripe_api_base,  # stripe-mock (tests/support/stripe_mock.py)
+        RECOUVRE_PORTAL_SECRET="portal-secret-for-tests-0123456789",
+        RECOUVRE_PORTAL_BASE_URL="http://portal.test",  # tests/portal swaps in the served host
         # ERP webhooks: seconds, not days, so a test sees the retries and the abandon.
         RECOUVRE_WEBHOOK_DISPATCH_S=0.2,
         RECOUVRE_WEBHOOK_TIMEOUT_S=1.0,

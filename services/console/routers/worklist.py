@@ -23,6 +23,7 @@ from services.api.keys import Role
 from services.api.routers.tasks import _open_tasks
 from services.console.forms import PHONE_FIELDS, FormErrors, submit_phone_outcome
 from services.console.pages import ConsoleRoute, Visit, checked_form, require_operator, signed_in
+from services.portal.pending import OUTCOMES, pending_portal_requests
 from storage.tables import case_views
 
 router = APIRouter(route_class=ConsoleRoute)
@@ -124,14 +125,16 @@ async def _worklist(
         phone_fields=PHONE_FIELDS,
         errors=errors or {},
         today=today(),
+        portal_requests=await pending_portal_requests(runtime, principal.tenant),
         **lines,
         **ctx,
     )
 
 
 @router.get("/")
-async def worklist(current: SignedIn, done: str | None = None) -> Response:
-    return await _worklist(current, flash=done and "Résultat de l'appel enregistré.")
+async def worklist(current: SignedIn, done: str | None = None, portal: str = "") -> Response:
+    flash = OUTCOMES.get(portal) or (done and "Résultat de l'appel enregistré.")
+    return await _worklist(current, flash=flash)
 
 
 @router.post("/tasks/{task_id}/outcome")

@@ -1,0 +1,62 @@
+"""The operator's side of the portal: what debtors asked (table ``portal_requests``),
+listed on the console's worklist, accepted or refused there.
+
+An accepted payment plan goes through the API's own code path (the case's
+``payment_plan`` event, ``services.api.routers.case_events._send``), so the workflow
+checks it as it would an operator's: a plan that no longer fits (the balance changed, a
+date passed) is refused and the request stays pending. Accepted contact details are
+marked accepted for the operator to carry to the ERP, which owns the debtor's identity
+(the next invoice it sends would otherwise overwrite a correction made here).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import ValidationError
+
+from projections.calendar import today
+from schemas.case_events import PaymentPlanAgreed
+from services.api.errors import ApiError
+from services.api.routers.case_events import _send
+from services.console.pages import ConsoleRoute, Visit, checked_form, require_operator, signed_in
+from services.portal.requests import decide_request, list_requests
+
+router = APIRouter(route_class=ConsoleRoute)
+SignedIn = Annotated[Visit, Depends(signed_in)]
+MAX_DECISION_NOTE = 500
+
+
+def _back(outcome: str) -> str:
+    return f"/?portal={outcome}#portal-requests"
+
+
+@router.post("/portail/demandes/{request_id}/decision")
+async def decide(request_id: str, request: Request, current: SignedIn) -> Response:
+    """Accept or refuse one pending request (operators only, CSRF checked)."""
+    form = await checked_form(request, current)
+    principal = require_operator(current)
+    decision = form.get("decision")
+    note = form.get("note", "")[:MAX_DECISION_NOTE] or None
+    if decision not in ("accepted", "refused"):
+        raise ApiError(422, "validation_error", "decision : accepter ou refuser")
+    runtime = current.runtime
+    async with runtime.reads.connect() as conn:
+        pending = await list_requests(conn, runtime.debtors, principal.tenant)
+    found = next((r for r in pending if r.request_id == request_id), None)
+    if found is None:
+        return current.redirect(_back("gone"))
+    if decision == "accepted" and found.kind == "payment_plan":
+        payload = found.payload or {}
+        try:
+            plan = PaymentPlanAgreed.model_validate(
+                {"agreed_on": today(), "instalments": payload.get("instalments", [])}
+            )
+            await _send(runtime, principal, str(payload.get("case_id", "")), plan)
+        except (ValidationError, ApiError):
+            return current.redirect(_back("plan_refused"))
+    async with runtime.engine.begin() as conn:
+        status: Literal["accepted", "refused"] = "accepted" if decision == "accepted" else "refused"
+        await decide_request(conn, principal.tenant, request_id, status, principal.actor, note)
+    return current.redirect(_back(decision))
