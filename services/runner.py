@@ -76,6 +76,8 @@ def _banner(
         f"  Simple letters   {postal_mail_url or 'recorded only'} (Maileva mail API)",
         f"  Partners     agency {partners.agency_url}, commissaire {partners.commissaire_url}",
         f"  BODACC       {settings.bodacc_url} (insolvency watch; sandbox unless configured)",
+        f"  Portal       {settings.portal_base_url}/portail/<token> (the link in each reminder)",
+        "  ERP webhooks  /v1/webhooks/subscriptions (docs/erp-webhooks.md)",
         "  API keys (Authorization: Bearer <key>):",
     ]
     for key, principal in parse_api_keys(settings.api_keys).items():
@@ -141,6 +143,8 @@ async def run_service(settings: Settings) -> None:
             bodacc = await asyncio.to_thread(start_sandbox_bodacc)  # docs/insolvency-watch.md
             stack.callback(bodacc.stop)
             settings = settings.model_copy(update={"bodacc_url": bodacc.url})
+        if "portal_base_url" not in settings.model_fields_set:  # unless set: this API
+            settings = settings.model_copy(update={"portal_base_url": api_url})  # docs/portal.md
         children = _children(settings, mail, postal, partners)
         await stack.enter_async_context(supervised(children))
         app = create_app(settings, registered_mail=mail, partners=partners)

@@ -19,10 +19,12 @@ import httpx
 from services.api.case_ids import case_id_for
 from tests.faults.figures import report
 from tests.support.invoices import invoice_payload
+from tests.support.mailbox import text_of, wait_for_messages
 from tests.support.processes import eventually
 from tests.support.serving import free_port
 
 BANNER = "recouvre is running"
+PORTAL_LINK = re.compile(r"Payer en ligne : (\S+)")
 
 
 def _children(log: str) -> dict[str, int]:
@@ -105,6 +107,12 @@ async def test_the_runner_supervises_separate_processes_and_stops_them_all() -> 
                 lambda c: any(a["step"] == "reminder_1" for a in c.get("actions", [])),  # type: ignore[attr-defined]
                 within_s=60,
             )
+            # The reminder links to this API's debtor portal, and the link opens the claim.
+            [reminder, *_] = await wait_for_messages(folder / "var" / "mail", case_id, 1)
+            link = PORTAL_LINK.search(text_of(reminder))
+            assert link is not None and link[1].startswith(f"{base}/portail/"), text_of(reminder)
+            claim = await http.get(link[1])
+            assert claim.status_code == 200 and "Votre dossier" in claim.text, claim.text[:300]
             # The runner registered today's demo case for the console (RECOUVRE_DEMO_CASE).
             tenant = re.search(r"^\s+erp\s+tenant (\S+)", banner, re.M)
             assert tenant is not None
