@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.tables import webhook_attempts, webhook_deliveries, webhook_events
@@ -19,6 +19,8 @@ class Attempt:
     duration_ms: int
     status_code: int | None
     error: str | None
+    replayed_by: str | None = None
+    """Set on the line a manual replay writes (no POST was made then): who asked."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +71,7 @@ async def list_deliveries(
     attempts: dict[int, list[Attempt]] = {}
     for a in (await conn.execute(tried.order_by(webhook_attempts.c.attempt))).all():
         attempts.setdefault(a.delivery_id, []).append(
-            Attempt(a.attempt, a.attempted_at, a.duration_ms, a.status_code, a.error)
+            Attempt(a.attempt, a.attempted_at, a.duration_ms, a.status_code, a.error, a.manual)
         )
     return [
         Delivery(
@@ -91,18 +93,33 @@ async def list_deliveries(
     ]
 
 
-async def replay_delivery(conn: AsyncConnection, tenant: str, delivery_id: int) -> bool:
-    """Make a delivery pending again, due now, for a new retry period (from now): the
-    same event, id and body; False if the tenant has no such delivery. A delivered one
-    is sent again too (a receiver that lost it asks for it)."""
-    d = webhook_deliveries
-    done = await conn.execute(
-        update(d)
-        .where(d.c.tenant == tenant, d.c.delivery_id == delivery_id)
-        .values(
-            status="pending",
-            next_attempt_at=datetime.now(UTC),
-            created_at=datetime.now(UTC),
+async def replay_delivery(conn: AsyncConnection, tenant: str, delivery_id: int, by: str) -> bool:
+    """Make a delivery pending again, due now, for a new retry period (from now) and a
+    new backoff series: the same event, id and body; False if the tenant has no such
+    delivery. A delivered one is sent again too (a receiver that lost it asks for it).
+
+    The replay takes an attempt number of its own, logged with ``by``: an attempt still
+    in flight then finds the counter moved and leaves the row to the replay."""
+    d, now = webhook_deliveries, datetime.now(UTC)
+    replayed = (
+        await conn.execute(
+            update(d)
+            .where(d.c.tenant == tenant, d.c.delivery_id == delivery_id)
+            .values(
+                status="pending", next_attempt_at=now, created_at=now, attempts=d.c.attempts + 1
+            )
+            .returning(d.c.attempts)
+        )
+    ).first()
+    if replayed is None:
+        return False
+    await conn.execute(
+        insert(webhook_attempts).values(
+            delivery_id=delivery_id,
+            attempt=replayed.attempts,
+            attempted_at=now,
+            duration_ms=0,
+            manual=by,
         )
     )
-    return bool(done.rowcount)
+    return True

@@ -8,8 +8,9 @@ every earlier one is delivered or abandoned, so a receiver sees a case's events 
 
 An answer in 2xx delivers. Anything else (an error status, a refused connection, no
 answer within the timeout) is logged in ``webhook_attempts`` and retried: the first
-retry after ``first_retry_s``, each next wait doubled up to ``max_retry_s``; a delivery
-still failing ``retry_period_s`` after it was queued is abandoned (a replay revives it).
+retry after ``first_retry_s``, each next wait doubled up to ``max_retry_s``, the last one
+made when ``retry_period_s`` since it was queued is over; failing then too, the delivery
+is abandoned (a replay revives it).
 A receiver may get a delivery twice (it answered after the timeout, or its 2xx was lost
 in a crash before the answer was recorded): ``Recouvre-Event-Id`` lets it drop a repeat.
 """
@@ -24,9 +25,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import httpx
-from sqlalchemy import and_, exists, insert, select, update
+from sqlalchemy import and_, exists, func, insert, select, update
 from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.orm import aliased
 
 from outbound.erp_webhooks.signature import (
@@ -172,13 +173,18 @@ async def _record(
 ) -> None:
     d = webhook_deliveries
     values: dict[str, object] = {"last_status_code": answer.status_code, "last_error": answer.error}
-    if answer.delivered:
-        values |= {"status": "delivered", "delivered_at": datetime.now(UTC)}
-    else:
-        retry_at = datetime.now(UTC) + timedelta(seconds=policy.wait_after(claimed.attempt))
-        abandon = retry_at > claimed.created_at + timedelta(seconds=policy.retry_period_s)
-        values |= {"status": "abandoned"} if abandon else {"next_attempt_at": retry_at}
     async with engine.begin() as conn:
+        if answer.delivered:
+            values |= {"status": "delivered", "delivered_at": datetime.now(UTC)}
+        else:
+            # The last try is made at the end of the retry period, not one backoff before.
+            now, failed = (
+                datetime.now(UTC),
+                claimed.attempt - await _last_replay(conn, claimed.delivery_id),
+            )
+            deadline = claimed.created_at + timedelta(seconds=policy.retry_period_s)
+            retry_at = min(now + timedelta(seconds=policy.wait_after(failed)), deadline)
+            values |= {"status": "abandoned"} if now >= deadline else {"next_attempt_at": retry_at}
         await conn.execute(
             insert(webhook_attempts).values(
                 delivery_id=claimed.delivery_id,
@@ -189,12 +195,22 @@ async def _record(
                 error=answer.error,
             )
         )
-        # Only while it is still this attempt's: a replay meanwhile starts a new series.
+        # Only while it is still this attempt's: a replay meanwhile took the next number.
         await conn.execute(
             update(d)
             .where(and_(d.c.delivery_id == claimed.delivery_id, d.c.attempts == claimed.attempt))
             .values(**values)
         )
+
+
+async def _last_replay(conn: AsyncConnection, delivery_id: int) -> int:
+    """The attempt number of the delivery's latest manual replay (0: never replayed): the
+    backoff counts the failures since then."""
+    a = webhook_attempts
+    latest = select(func.max(a.c.attempt)).where(
+        a.c.delivery_id == delivery_id, a.c.manual.is_not(None)
+    )
+    return int((await conn.execute(latest)).scalar_one() or 0)
 
 
 async def dispatch_once(engine: AsyncEngine, http: httpx.AsyncClient, policy: RetryPolicy) -> int:

@@ -22,7 +22,7 @@ DESCRIPTIONS: dict[WebhookEventType, str] = {
     "collected it (the ERP, an operator, an agency, the debtor online): `collected_by`",
     WebhookEventType.promise_made: "the debtor promised to pay an amount by a date",
     WebhookEventType.dispute_opened: "the debtor disputes the invoice (in whole or part)",
-    WebhookEventType.dispute_resolved: "a dispute was decided: upheld, rejected, credited",
+    WebhookEventType.dispute_resolved: "a dispute was decided: upheld, partly_upheld or rejected",
     WebhookEventType.stage_changed: "the case moved to another stage of the timeline "
     "(formal notice, agency, injonction de payer, insolvency, closed ...)",
     WebhookEventType.case_closed: "the case closed, with its outcome (paid, cancelled, "

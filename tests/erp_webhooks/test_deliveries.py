@@ -20,7 +20,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.conftest import Service
+from services.api.keys import key_id
+from tests.e2e.conftest import KEYS, Service
 from tests.support.invoices import invoice_payload
 from tests.support.webhook_receiver import Received, Receiver, running_receiver
 
@@ -169,13 +170,24 @@ async def test_a_receiver_down_for_the_whole_retry_period_is_abandoned_then_repl
         gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(at)]
         assert gaps[0] >= 0.45 and gaps[1] >= 0.95 and gaps[2] >= 1.95, gaps  # doubling
         assert max(gaps) < 3.5, f"capped at 2 s (plus a pass): {gaps}"
+        queued = datetime.fromisoformat(log[0]["queued_at"])
+        assert (at[-1] - queued).total_seconds() >= 8.0, "the last try ends the 8 s period"
 
-        receiver.script = []  # the ERP is back
+        # The ERP is back but stumbles once more: the replay starts a new backoff series.
+        receiver.script = ["fail"] * (len(receiver.for_case(case_id)) + 1)
         replay = await erp.post(f"/v1/webhooks/deliveries/{log[0]['delivery_id']}/replay")
         assert replay.status_code == 202, replay.text
         await receiver.wait_for(case_id, "case.opened")
         log = await wait_for_status(erp, subscription["subscription_id"], case_id, "delivered")
-        assert log[0]["attempts"][-1]["status_code"] == 204
+        *_, replayed, failed, delivered = log[0]["attempts"]
+        assert replayed["replayed_by"] == f"erp:{key_id(KEYS['erp'])}@acme", replayed
+        assert replayed["status_code"] is None and replayed["attempt"] == len(tries) + 1
+        assert (failed["status_code"], delivered["status_code"]) == (500, 204)
+        gap = (
+            datetime.fromisoformat(delivered["attempted_at"])
+            - datetime.fromisoformat(failed["attempted_at"])
+        ).total_seconds()
+        assert 0.45 <= gap < 1.5, f"the first retry's wait again, not the 2 s cap: {gap}"
         await erp.delete(f"/v1/webhooks/subscriptions/{subscription['subscription_id']}")
 
 

@@ -105,6 +105,9 @@ class AttemptOut(BaseModel):
     duration_ms: int
     status_code: int | None
     error: str | None
+    replayed_by: str | None = Field(
+        default=None, description="On the line of a manual replay (no POST then): who asked"
+    )
 
 
 class DeliveryOut(BaseModel):
@@ -148,6 +151,7 @@ def _attempt(a: Attempt) -> AttemptOut:
         duration_ms=a.duration_ms,
         status_code=a.status_code,
         error=a.error,
+        replayed_by=a.replayed_by,
     )
 
 
@@ -247,7 +251,7 @@ async def post_replay(
 ) -> ReplayOut:
     """Send this delivery again, now (same event id and body), with a new retry period."""
     async with runtime.engine.begin() as conn:
-        found = await replay_delivery(conn, principal.tenant, delivery_id)
+        found = await replay_delivery(conn, principal.tenant, delivery_id, principal.actor)
     if not found:
         raise ApiError(404, "not_found", f"delivery_id: no delivery {delivery_id}")
     return ReplayOut(delivery_id=delivery_id, status="pending")
