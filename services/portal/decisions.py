@@ -53,7 +53,9 @@ async def decide(request_id: str, request: Request, current: SignedIn) -> Respon
             plan = PaymentPlanAgreed.model_validate(
                 {"agreed_on": today(), "instalments": payload.get("instalments", [])}
             )
-            await _send(runtime, principal, str(payload.get("case_id", "")), plan)
+            # One plan per request, even if two operators accept it at the same moment.
+            case_id, update_id = str(payload.get("case_id", "")), f"portal-plan/{request_id}"
+            await _send(runtime, principal, case_id, plan, update_id=update_id)
         except (ValidationError, ApiError):
             return current.redirect(_back("plan_refused"))
     async with runtime.engine.begin() as conn:

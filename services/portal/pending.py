@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from services.api.deps import Runtime
+from services.console.pages import day, money
 from services.portal.requests import PortalRequest, list_requests
 
 KINDS = {"payment_plan": "Proposition d'échéancier", "contact_details": "Nouvelles coordonnées"}
@@ -32,7 +33,7 @@ def _summary(found: PortalRequest) -> str:
         return "données effacées"
     if found.kind == "payment_plan":
         rows = payload.get("instalments", [])
-        parts = [f"{r['due_on']} : {r['amount']} €" for r in rows]
+        parts = [f"{day(r['due_on'])} : {money(r['amount'])}" for r in rows]
         note = payload.get("note") or ""
         return (
             f"{len(rows)} échéance(s) — " + " ; ".join(parts) + (f" — « {note} »" if note else "")
