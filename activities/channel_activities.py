@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Collection
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -52,6 +53,7 @@ from activities.grouped_letters import GROUPED_TEMPLATES, grouped_context
 from activities.letter_layout.grouped import grouped_layout_json
 from activities.letter_layout.stored import layout_json
 from activities.partners import PartnerClient, handoff_to_partner
+from activities.portal_link import PortalLinks
 from activities.postal_mail.dispatch import post_simple_letter
 from activities.postal_mail.provider import PostalMailProvider
 from activities.registered_mail.dispatch import post_registered_letter
@@ -148,12 +150,15 @@ class ChannelActivities:
         postal_mail: PostalMailProvider | None = None,
         partners: PartnerClient | None = None,
         vault: DebtorVault | None = None,
+        portal: PortalLinks | None = None,
     ) -> None:
         """Without a provider or partner client, the channel only records what it would send.
         ``registered_mail_roster`` picks each tenant's registered-mail provider (else the
-        one ``registered_mail``). ``vault`` opens the identity of debtors named by id."""
+        one ``registered_mail``). ``vault`` opens the identity of debtors named by id.
+        ``portal``: letters to such a debtor carry its portal link (and QR code)."""
         self._engine = engine
         self._vault = vault
+        self._portal = portal
         self._registered_mail = registered_mail
         self._roster = registered_mail_roster
         self._postal_mail = postal_mail
@@ -220,6 +225,7 @@ class ChannelActivities:
                 resolved.recipient,
                 reference_for(request.idempotency_key),
                 grand_total=resolved.context["grand_total"],
+                portal_url=self._portal_url(resolved),
             )
 
         receipt, resolved = await self._record_resolved(
@@ -310,6 +316,13 @@ class ChannelActivities:
         receipt, _ = await self._record_resolved(request, channel, partners)
         return receipt
 
+    def _portal_url(self, request: ChannelRequest) -> str:
+        """The debtor's portal link, valid from today, for a letter to a debtor known by id
+        (the layout prints it only on the letters a debtor acts on: portal_block.py)."""
+        if self._portal is None or request.debtor_id is None:
+            return ""
+        return self._portal.url_for(request.tenant, request.debtor_id, datetime.now(UTC).date())
+
     async def _record_resolved(
         self,
         request: ChannelRequest,
@@ -334,7 +347,9 @@ class ChannelActivities:
             layout = (
                 layout_of(resolved)
                 if layout_of is not None
-                else layout_json(resolved, reference_for(request.idempotency_key))
+                else layout_json(
+                    resolved, reference_for(request.idempotency_key), self._portal_url(resolved)
+                )
             )
             stored = body
             if request.debtor_id is not None and self._vault is not None:

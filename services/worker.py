@@ -92,7 +92,8 @@ def build_worker(
     Every activity attempt is counted into ``metrics`` (the process's, unless given).
     """
     vault = debtor_vault(settings)
-    email = EmailActivities(smtp_settings(settings), engine, vault)
+    smtp = smtp_settings(settings)
+    email = EmailActivities(smtp, engine, vault)
     mail_settings = registered_mail or RegisteredMailSettings()
     partner_settings = partners or PartnerSettings()
     channels = ChannelActivities(
@@ -103,6 +104,7 @@ def build_worker(
         if partner_settings.enabled
         else None,
         vault=vault,
+        portal=smtp.portal,  # letters to the debtor carry the same link as its emails
     )
     return Worker(
         client,

@@ -145,6 +145,9 @@ class LetterDocument:
     """The PDF's creation and modification dates: fixed by the input, never the clock."""
     notice: str = ""
     """A warning printed above everything, e.g. a draft court request's status."""
+    portal_url: str = ""
+    """The debtor's personal portal link, printed with its QR code (portal_block.py);
+    empty: none (not a letter to the debtor, no portal, or kept before the portal)."""
 
 
 def document_to_json(doc: LetterDocument) -> str:

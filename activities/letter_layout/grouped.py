@@ -63,6 +63,7 @@ from activities.letter_layout.document import (
     document_to_json,
 )
 from activities.letter_layout.mentions import MentionFacts, mentions_for
+from activities.letter_layout.portal_block import with_portal
 from activities.letter_layout.settings import LetterheadSettings
 
 log = logging.getLogger("recouvre.letters")
@@ -410,10 +411,12 @@ def grouped_layout_json(
     reference: str,
     *,
     grand_total: str = "",
+    portal_url: str = "",
 ) -> str | None:
     """The grouped letter laid out, as JSON (what its outbox row keeps, like
-    ``stored.layout_json``), or None for a template with no grouped layout or invoices the
-    layout cannot read: logged, never raised, and the text letter stands."""
+    ``stored.layout_json``, with the debtor's ``portal_url``), or None for a template with
+    no grouped layout or invoices the layout cannot read: logged, never raised, and the
+    text letter stands."""
     if template not in GROUPED_LAYOUTS:
         return None
     try:
@@ -432,4 +435,4 @@ def grouped_layout_json(
     except Exception:  # a letterhead setting (SIREN, logo) it cannot use: the text stands
         log.exception("%s: no layout for %s", reference, template)
         return None
-    return document_to_json(document)
+    return document_to_json(with_portal(document, portal_url))

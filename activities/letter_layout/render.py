@@ -27,6 +27,7 @@ import weasyprint  # type: ignore[import-untyped]
 from weasyprint.text.fonts import FontConfiguration  # type: ignore[import-untyped]
 
 from activities.letter_layout.document import LetterDocument
+from activities.letter_layout.portal_block import PORTAL_TEXT, qr_data_uri
 
 TEMPLATE_DIR = Path(__file__).with_name("templates")
 FONT_DIR = Path(os.environ.get("LETTER_FONT_DIR", "/usr/share/fonts/truetype/dejavu"))
@@ -87,7 +88,8 @@ def render_letter_html(doc: LetterDocument) -> str:
     name = doc.template.partition("@")[0]
     page = name if name in OWN_PAGES else doc.kind
     template = _environment().get_template(f"{page}.html.j2")
-    return template.render(doc=doc, created=created, footer=_footer(doc))
+    portal = {"text": PORTAL_TEXT, "qr": qr_data_uri(doc.portal_url)} if doc.portal_url else None
+    return template.render(doc=doc, created=created, footer=_footer(doc), portal=portal)
 
 
 def font_faces(font_dir: Path = FONT_DIR) -> str:

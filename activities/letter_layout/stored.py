@@ -18,6 +18,7 @@ from activities.channel_templates import InvalidContextValue, MissingContextKeys
 from activities.letter_layout.amounts import LetterContextError
 from activities.letter_layout.builder import LETTER_KEYS, build_letter_document
 from activities.letter_layout.document import document_from_json, document_to_json
+from activities.letter_layout.portal_block import with_portal
 from activities.letter_layout.render import render_letter_pdf as render_layout_pdf
 from activities.letter_layout.settings import LetterheadSettings
 from activities.registered_mail.letter_pdf import render_letter_pdf as render_text_pdf
@@ -25,17 +26,21 @@ from activities.registered_mail.letter_pdf import render_letter_pdf as render_te
 log = logging.getLogger("recouvre.letters")
 
 
-def layout_json(request: ChannelRequest, reference: str) -> str | None:
-    """The letter of ``request`` (the debtor's identity resolved) laid out, as JSON."""
+def layout_json(request: ChannelRequest, reference: str, portal_url: str = "") -> str | None:
+    """The letter of ``request`` (the debtor's identity resolved) laid out, as JSON; a
+    letter to the debtor with its ``portal_url`` (activities/letter_layout/portal_block.py)."""
     if request.template not in LETTER_KEYS:
         return None
     try:
-        document = build_letter_document(
-            request.template,
-            request.context,
-            request.recipient,
-            reference=reference,
-            letterhead=LetterheadSettings(),
+        document = with_portal(
+            build_letter_document(
+                request.template,
+                request.context,
+                request.recipient,
+                reference=reference,
+                letterhead=LetterheadSettings(),
+            ),
+            portal_url,
         )
     except (MissingContextKeys, InvalidContextValue, LetterContextError) as err:
         # Names no one: the error says which key or amount, not whose letter it is.
