@@ -267,6 +267,32 @@ class DebtorVault:
             raise UnknownDebtor(debtor_id)
         return found[0]
 
+    async def correct_contact(
+        self,
+        conn: AsyncConnection,
+        tenant: str,
+        debtor_id: str,
+        *,
+        email: str | None = None,
+        phone: str | None = None,
+    ) -> Debtor:
+        """The debtor's email and/or phone replaced (a correction the creditor confirmed),
+        checked as intake checks them (pydantic ValidationError), in the caller's
+        transaction; its lookup is unchanged, so the ERP's next invoice for the debtor
+        finds it and refreshes the identity with what the ERP holds."""
+        current = await self.identity(conn, tenant, debtor_id)
+        changes = {k: v for k, v in (("email", email), ("phone", phone)) if v}
+        corrected = Debtor.model_validate({**current.model_dump(mode="json"), **changes})
+        key = await self.data_key(conn, tenant, debtor_id)
+        plain = corrected.model_dump_json().encode()
+        sealed = self.seal_with(key, tenant, debtor_id, "identity", plain)
+        await conn.execute(
+            update(debtors)
+            .where(debtors.c.tenant == tenant, debtors.c.debtor_id == debtor_id)
+            .values(identity=sealed, updated_at=datetime.now(UTC))
+        )
+        return corrected
+
     async def identity(self, conn: AsyncConnection, tenant: str, debtor_id: str) -> Debtor:
         """The identity a letter or an email needs; DebtorErased once erased."""
         found = await self.record(conn, tenant, debtor_id)

@@ -67,6 +67,12 @@ OUTCOMES = {
     "accepted": "Demande acceptée.",
     "refused": "Demande refusée.",
     "gone": "Cette demande n'est plus en attente.",
+    "contact_applied": "Coordonnées acceptées : les prochains envois les utilisent. "
+    "Reportez-les aussi dans l'ERP.",
+    "contact_address": "Coordonnées acceptées : courriel et téléphone mis à jour. Reportez "
+    "l'adresse postale dans l'ERP (les lettres partent à l'adresse qu'il transmet).",
+    "contact_unusable": "Demande acceptée, mais ces coordonnées ne sont pas utilisables "
+    "telles quelles : reportez-les à la main dans l'ERP.",
     "plan_refused": "Le dossier n'a pas accepté cet échéancier (le solde ou les dates ne "
     "conviennent plus) : la demande reste en attente ; refusez-la ou convenez d'un autre.",
 }

@@ -29,16 +29,19 @@ from tests.registered_mail.conftest import formal_notice
 from tests.support.invoices import invoice_payload
 
 SECRET = b"letters-portal-secret-0123456789abcdef"
+TENANT = "letters-portal"
 PORTAL = PortalLinks(base_url="https://paiement.creancier.example", secret=SECRET, link_days=90)
 
 
 async def test_a_formal_notice_prints_the_debtors_own_link(engine: AsyncEngine) -> None:
     vault = DebtorVault(KeyRing.parse(KeyRing.new_entry("t1"), setting="T"), os.urandom(32))
     async with engine.begin() as conn:
-        ref = await vault.register(conn, "acme", InvoiceIn.model_validate(invoice_payload()).debtor)
+        # A tenant of its own: this vault's master key is not the session service's.
+        debtor = InvoiceIn.model_validate(invoice_payload()).debtor
+        ref = await vault.register(conn, TENANT, debtor)
     by_id = Recipient(name=f"debtor:{ref.debtor_id}", debtor_id=ref.debtor_id)
     request = formal_notice(f"case-{uuid.uuid4().hex[:12]}", by_id).model_copy(
-        update={"debtor_id": ref.debtor_id}
+        update={"debtor_id": ref.debtor_id, "tenant": TENANT}
     )
     activities = ChannelActivities(engine, vault=vault, portal=PORTAL)
     await ActivityEnvironment().run(activities.send_registered_letter, request)
@@ -51,12 +54,12 @@ async def test_a_formal_notice_prints_the_debtors_own_link(engine: AsyncEngine) 
             )
         ).one()
         assert row.layout.startswith(SEALED_PREFIX), "kept sealed, as the letter's text"
-        layout = await vault.open_text(conn, "acme", ref.debtor_id, "outbox", row.layout)
-        body = await vault.open_text(conn, "acme", ref.debtor_id, "outbox", row.body)
+        layout = await vault.open_text(conn, TENANT, ref.debtor_id, "outbox", row.layout)
+        body = await vault.open_text(conn, TENANT, ref.debtor_id, "outbox", row.body)
     url = document_from_json(layout).portal_url
     assert url.startswith("https://paiement.creancier.example/portail/"), url
     scope = read_portal_token(SECRET, url.rsplit("/", 1)[1], date.today())
-    assert scope is not None and (scope.tenant, scope.debtor_id) == ("acme", ref.debtor_id)
+    assert scope is not None and (scope.tenant, scope.debtor_id) == (TENANT, ref.debtor_id)
     assert scope.expires == date.today() + timedelta(days=90)
 
     pdf = printed_pdf(body, layout, title="t", reference=row.reference, created_at=row.created_at)

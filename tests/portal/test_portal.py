@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from activities.portal_link import portal_token, portal_url
 from services.api.keys import key_id
+from services.debtor_keys import debtor_vault
 from services.embedded.mailbox_server import read_mailbox
 from storage.tables import portal_requests
 from tests.conftest import Smtp
@@ -367,9 +368,29 @@ async def test_the_operator_decides_on_the_worklist(
     assert entry["by"] == OPERATOR_ACTOR
     details = page.locator(f'li[data-request-id="{rows["contact_details"]}"]')
     await expect(details).to_contain_text("69002 Lyon")
-    await details.get_by_role("button", name="Refuser").click()
-    await expect(page.get_by_role("status")).to_have_text("Demande refusée.")
+    await details.get_by_role("button", name="Accepter").click()
+    await expect(page.get_by_role("status")).to_contain_text("Reportez l'adresse postale")
     await expect(page.locator(f'li[data-request-id="{rows["contact_details"]}"]')).to_have_count(0)
+    async with engine.connect() as conn:  # the next reminder calls the corrected number
+        identity = await debtor_vault(service.settings).identity(conn, "acme", debtor.debtor_id)
+    assert identity.phone == "+33 6 12 34 56 78" and identity.email == debtor.email
+
+    # A second correction, refused: the debtor's details stay as they are.
+    async with httpx.AsyncClient(base_url=service.base_url, timeout=30) as client:
+        sent = await client.post(
+            f"{debtor.link}/coordonnees",
+            data={"nonce": await _nonce(client, debtor.link), "email": "autre@ailleurs.example"},
+            headers={"Origin": service.base_url},
+        )
+    assert sent.status_code in (200, 303), sent.text[:300]
+    await page.goto("/")
+    refused = page.locator("#portal-requests li", has_text="autre@ailleurs.example")
+    await refused.get_by_role("button", name="Refuser").click()
+    await expect(page.get_by_role("status")).to_have_text("Demande refusée.")
+    await expect(page.locator("#portal-requests li")).to_have_count(0)
+    async with engine.connect() as conn:
+        identity = await debtor_vault(service.settings).identity(conn, "acme", debtor.debtor_id)
+    assert identity.email == debtor.email
     async with engine.connect() as conn:
         decided = {
             r.kind: r
