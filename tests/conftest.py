@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -86,6 +87,8 @@ async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(
         data_converter=pydantic_data_converter,
         test_server_existing_path=str(test_server()),
+        # The SDK waits 5 s by default: too short on a loaded CI machine (seen once).
+        test_server_startup_timeout=timedelta(seconds=60),
     )
     yield env
     await env.shutdown()

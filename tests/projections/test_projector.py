@@ -9,7 +9,7 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, true
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from eventstore.events import (
@@ -37,6 +37,7 @@ from eventstore.events.operations import (
 )
 from eventstore.records import EventMetadata, LogPosition, NewEvent
 from eventstore.store import EventStore
+from outbound.erp_webhooks.outbox import FOLLOWER as WEBHOOK_FOLLOWER
 from projections.calendar import local_date
 from projections.projector import (
     current_checkpoint,
@@ -312,13 +313,22 @@ async def test_a_debtor_missing_from_cases_at_first_is_filled_in_later(
 
 
 async def _snapshot(engine: AsyncEngine) -> dict[str, list[tuple[Any, ...]]]:
+    """The projection's tables and checkpoints (not those of other followers of the log,
+    such as the ERP webhooks' outbox, which the session's API moves meanwhile)."""
+    ours = {
+        case_list: true(),
+        balance_movements: true(),
+        checkpoints: checkpoints.c.name != WEBHOOK_FOLLOWER,
+    }
     async with engine.connect() as conn:
         return {
             table.name: [
                 tuple(r)
-                for r in await conn.execute(select(table).order_by(*table.primary_key.columns))
+                for r in await conn.execute(
+                    select(table).where(where).order_by(*table.primary_key.columns)
+                )
             ]
-            for table in (case_list, balance_movements, checkpoints)
+            for table, where in ours.items()
         }
 
 
