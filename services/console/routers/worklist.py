@@ -24,6 +24,7 @@ from services.api.routers.tasks import _open_tasks
 from services.console.forms import PHONE_FIELDS, FormErrors, submit_phone_outcome
 from services.console.pages import ConsoleRoute, Visit, checked_form, require_operator, signed_in
 from services.portal.pending import OUTCOMES, pending_portal_requests
+from services.portal.unapplied_payments import unapplied_payments
 from storage.tables import case_views
 
 router = APIRouter(route_class=ConsoleRoute)
@@ -126,6 +127,7 @@ async def _worklist(
         errors=errors or {},
         today=today(),
         portal_requests=await pending_portal_requests(runtime, principal.tenant),
+        unapplied=await unapplied_payments(runtime, principal.tenant),
         **lines,
         **ctx,
     )
