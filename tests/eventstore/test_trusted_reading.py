@@ -3,6 +3,7 @@ records that full validation gives; only the amount checks are left out."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -219,8 +220,18 @@ async def test_the_log_reads_the_same_records_trusted_or_not(
     def ours(records: list[RecordedEvent]) -> list[RecordedEvent]:
         return [r for r in records if r.stream_id in (stream, old_stream)]
 
-    full = ours(await store.read_all(start, limit=10_000))
-    trusted = ours(await store.read_all(start, limit=10_000, trusted=True))
+    async def visible(*, trusted: bool) -> list[RecordedEvent]:
+        """Ours once both appends are readable: the log shows a transaction only when every
+        older one still running (another test's, the session's timelines) has ended."""
+        for _ in range(200):
+            found = ours(await store.read_all(start, limit=10_000, trusted=trusted))
+            if len(found) > len(SAMPLES):
+                return found
+            await asyncio.sleep(0.05)
+        return found
+
+    full = await visible(trusted=False)
+    trusted = await visible(trusted=True)
 
     assert len(full) == len(SAMPLES) + 1
     assert trusted == full

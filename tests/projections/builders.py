@@ -48,6 +48,23 @@ class Books:
     def __init__(self, engine: AsyncEngine, store: EventStore, tenant: str) -> None:
         self.engine, self.store, self.tenant = engine, store, tenant
 
+    async def tables(self) -> dict[str, list[tuple[Any, ...]]]:
+        """This tenant's rows of the projection's tables, in key order: what a rebuild
+        must write again. Other tenants' cases (the session's service runs timelines
+        meanwhile) may gain events between two reads, so they are left out."""
+        async with self.engine.connect() as conn:
+            return {
+                table.name: [
+                    tuple(r)
+                    for r in await conn.execute(
+                        select(table)
+                        .where(table.c.tenant == self.tenant)
+                        .order_by(*table.primary_key.columns)
+                    )
+                ]
+                for table in (case_list, balance_movements)
+            }
+
     async def invoice(
         self,
         amount: str,

@@ -8,7 +8,6 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from eventstore.events import (
@@ -52,22 +51,11 @@ from eventstore.store import EventStore
 from projections import projector
 from projections.case_rows import CaseRow, Movement
 from projections.projector import rebuild
-from storage.tables import balance_movements, case_list, checkpoints
+from storage.tables import balance_movements, case_list
 from tests.projections.builders import Books, drain
 
 AWKWARD = 'Tab\there, back\\slash, new\nline, "quotes" & Débiteur \\N'
 """A debtor name COPY's text format would misread: its batch is written in binary."""
-
-
-async def _tables(engine: AsyncEngine) -> dict[str, list[tuple[Any, ...]]]:
-    async with engine.connect() as conn:
-        return {
-            table.name: [
-                tuple(r)
-                for r in await conn.execute(select(table).order_by(*table.primary_key.columns))
-            ]
-            for table in (case_list, balance_movements, checkpoints)
-        }
 
 
 async def _every_kind_of_case(books: Books) -> None:
@@ -191,7 +179,7 @@ async def test_a_rebuild_writes_the_rows_the_projector_wrote_event_by_event(
 ) -> None:
     await _every_kind_of_case(books)
     await drain(engine, store, batch=3)  # small batches: rows are updated as often as can be
-    followed = await _tables(engine)
+    followed = await books.tables()
     mine = await books.rows()
     assert len(mine) == 5
     assert AWKWARD in {row["debtor_name"] for row in mine.values()}
@@ -199,7 +187,7 @@ async def test_a_rebuild_writes_the_rows_the_projector_wrote_event_by_event(
     replayed = await rebuild(engine, store, batch_size=4)  # and cases span batches
 
     assert replayed >= 40
-    rebuilt = await _tables(engine)
+    rebuilt = await books.tables()
     for name in followed:
         assert rebuilt[name] == followed[name], f"{name} differs after the rebuild"
 
