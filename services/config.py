@@ -210,6 +210,12 @@ class Settings(BaseSettings):
         description="How long a delivery is retried before it is abandoned (default 3 "
         "days); a manual replay makes it pending again",
     )
+    webhook_private_targets: bool = Field(
+        default=False,
+        alias="RECOUVRE_WEBHOOK_PRIVATE_TARGETS",
+        description="Let webhook subscriptions name private-network or loopback addresses "
+        "(development, tests, `make run`); off: such deliveries are refused and logged",
+    )
     portal_secret: str = Field(
         default="",
         alias="RECOUVRE_PORTAL_SECRET",

@@ -143,6 +143,8 @@ async def run_service(settings: Settings) -> None:
             bodacc = await asyncio.to_thread(start_sandbox_bodacc)  # docs/insolvency-watch.md
             stack.callback(bodacc.stop)
             settings = settings.model_copy(update={"bodacc_url": bodacc.url})
+        if "webhook_private_targets" not in settings.model_fields_set:  # a local demo
+            settings = settings.model_copy(update={"webhook_private_targets": True})
         if "portal_base_url" not in settings.model_fields_set:  # unless set: this API
             settings = settings.model_copy(update={"portal_base_url": api_url})  # docs/portal.md
         children = _children(settings, mail, postal, partners)

@@ -38,6 +38,7 @@ from outbound.erp_webhooks.signature import (
     body_of,
     signature_header,
 )
+from outbound.erp_webhooks.targets import refused_target
 from outbound.erp_webhooks.waiting import pause
 from storage.tables import (
     webhook_attempts,
@@ -59,6 +60,8 @@ class RetryPolicy:
     first_retry_s: float
     max_retry_s: float
     retry_period_s: float
+    private_targets: bool = False
+    """Deliver to non-public addresses too (targets.py): development and tests only."""
 
     def wait_after(self, attempts: int) -> float:
         """The wait before the next attempt, after ``attempts`` failed ones."""
@@ -146,8 +149,12 @@ async def _claim(engine: AsyncEngine, policy: RetryPolicy, now: datetime) -> lis
     ]
 
 
-async def _post(http: httpx.AsyncClient, claimed: _Claimed, timeout_s: float) -> _Answer:
+async def _post(http: httpx.AsyncClient, claimed: _Claimed, policy: RetryPolicy) -> _Answer:
     started = time.monotonic()
+    timeout_s = policy.timeout_s
+    refused = None if policy.private_targets else await refused_target(claimed.url)
+    if refused is not None:
+        return _Answer(None, refused, int((time.monotonic() - started) * 1000))
     headers = {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
@@ -218,7 +225,7 @@ async def dispatch_once(engine: AsyncEngine, http: httpx.AsyncClient, policy: Re
     now = datetime.now(UTC)
     claimed = await _claim(engine, policy, now)
     if claimed:
-        answers = await asyncio.gather(*(_post(http, c, policy.timeout_s) for c in claimed))
+        answers = await asyncio.gather(*(_post(http, c, policy) for c in claimed))
         await _record_all(engine, policy, claimed, answers, now)
     return len(claimed)
 

@@ -84,6 +84,7 @@ def webhook_policy(settings: Settings) -> RetryPolicy:
         first_retry_s=settings.webhook_first_retry_s,
         max_retry_s=settings.webhook_max_retry_s,
         retry_period_s=settings.webhook_retry_period_s,
+        private_targets=settings.webhook_private_targets,
     )
 
 

@@ -50,7 +50,9 @@ PAID_BEFORE_KILL = 3
 """Paid before the kill; the others while no dispatcher runs (their events are queued by
 the restarted process's outbox)."""
 PAID_EVENTS = ["case.opened", "payment.recorded", "stage.changed", "case.closed"]
-POLICY = RetryPolicy(timeout_s=2.0, first_retry_s=0.3, max_retry_s=1.0, retry_period_s=300.0)
+POLICY = RetryPolicy(
+    timeout_s=2.0, first_retry_s=0.3, max_retry_s=1.0, retry_period_s=300.0, private_targets=True
+)
 POLL_S = 0.1
 LATE_S = 0.5
 

@@ -40,6 +40,7 @@ def start_dispatcher_process(
         "RECOUVRE_WEBHOOK_FIRST_RETRY_S": str(policy.first_retry_s),
         "RECOUVRE_WEBHOOK_MAX_RETRY_S": str(policy.max_retry_s),
         "RECOUVRE_WEBHOOK_RETRY_PERIOD_S": str(policy.retry_period_s),
+        "RECOUVRE_WEBHOOK_PRIVATE_TARGETS": "true" if policy.private_targets else "false",
     }
     with log_file.open("ab") as log:  # the child keeps its own copy of the descriptor
         return subprocess.Popen(

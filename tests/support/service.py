@@ -105,4 +105,5 @@ def make_settings(
         RECOUVRE_WEBHOOK_FIRST_RETRY_S=0.5,
         RECOUVRE_WEBHOOK_MAX_RETRY_S=2.0,
         RECOUVRE_WEBHOOK_RETRY_PERIOD_S=8.0,
+        RECOUVRE_WEBHOOK_PRIVATE_TARGETS=True,  # the test receivers listen on 127.0.0.1
     )

@@ -20,9 +20,10 @@ from outbound.erp_webhooks.subscriptions import (
     disable_subscription,
     list_subscriptions,
 )
+from outbound.erp_webhooks.targets import literal_private
 from schemas.bounds import ApiModel
 from services.api.deps import RuntimeDep, require
-from services.api.errors import ApiError, ErrorResponse
+from services.api.errors import ApiError, ErrorResponse, field_error
 from services.api.keys import Principal, Role
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
@@ -177,6 +178,8 @@ async def post_subscription(
 ) -> SubscriptionOut:
     """Send the tenant's case events of these types to this URL, signed with a new
     secret (in this answer only: keep it). Events recorded from now on are sent."""
+    if not runtime.settings.webhook_private_targets and literal_private(body.url):
+        raise field_error("url", "must be a public address, not a private network's")
     async with runtime.engine.begin() as conn:
         made, secret = await create_subscription(
             conn, principal.tenant, body.url, body.event_types, body.description
