@@ -6,6 +6,7 @@ delivery, accepts the signed payment.recorded and case.closed exactly once each.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from collections import Counter
@@ -111,7 +112,15 @@ async def test_a_debtor_pays_online_and_the_erp_hears_it_once(
 
     # Back from Stripe, the portal says nothing is owed any more.
     await page.unroute(re.compile(r"^https://"))
+    # (the portal reads the read model, which may trail the case by a moment: until then
+    # the page says the payment is being processed; the debtor reloads)
     await page.goto(f"{link}?fait=paiement")
+    await expect(page.get_by_role("status")).to_contain_text("paiement")
+    for _ in range(60):
+        if await page.get_by_test_id("nothing-due").count():
+            break
+        await asyncio.sleep(0.5)
+        await page.reload()
     await expect(page.get_by_test_id("nothing-due")).to_be_visible()
 
     # The ERP refused the first delivery, then got each event once, signed, in order.
