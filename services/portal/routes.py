@@ -33,7 +33,7 @@ from activities.portal_link import (
 )
 from inbound.einvoice.document import OriginalFile
 from projections.calendar import today
-from schemas.bounds import MAX_DATE, MAX_NOTE
+from schemas.bounds import MAX_AMOUNT, MAX_DATE, MAX_NOTE
 from schemas.case_events import CaseEventEnvelope, DisputeOpened, PaymentPlanAgreed, PromiseToPay
 from services.api import stripe_checkout
 from services.api.case_access import case_handle, case_update
@@ -253,7 +253,13 @@ def _amount(form: FormData, name: str, label: str, errors: dict[str, str]) -> De
     except InvalidOperation:
         errors[name] = f"{label} : indiquez un montant en euros, par exemple 150,00."
         return None
-    if not value.is_finite() or value <= 0 or value != value.quantize(Decimal("0.01")):
+    # The bound before the quantize: "1e999999999" is finite, and quantizing it raises.
+    if (
+        not value.is_finite()
+        or value <= 0
+        or value > MAX_AMOUNT
+        or value != value.quantize(Decimal("0.01"))
+    ):
         errors[name] = f"{label} : indiquez un montant positif, au centime près."
         return None
     return value

@@ -301,6 +301,32 @@ async def test_forms_from_another_site_are_refused(service: Service, debtor: Deb
     assert "Facture : cette facture n'est pas parmi vos factures ouvertes" in unescape(another.text)
 
 
+async def test_the_worst_values_a_form_allows_are_refused_by_field(
+    service: Service, debtor: Debtor
+) -> None:
+    """Absurd amounts and dates, and junk in every field, answer 422 naming the field:
+    never a 500, and nothing is stored."""
+    cases = [
+        ("echeancier", {"date_1": str(date.today()), "montant_1": "1e999999999"}, "montant_1"),
+        ("echeancier", {"date_1": str(date.today()), "montant_1": "9" * 40}, "montant_1"),
+        ("echeancier", {"date_1": str(date.today()), "montant_1": "NaN"}, "montant_1"),
+        ("echeancier", {"date_1": "9999-12-31", "montant_1": "450"}, "date_1"),
+        ("promesse", {"date": "31/02/2027"}, "date"),
+        ("promesse", {"date": "0001-01-01"}, "date"),
+        ("contestation", {"motif": ""}, "motif"),
+    ]
+    async with httpx.AsyncClient(base_url=service.base_url, timeout=30) as client:
+        for form, fields, field in cases:
+            answer = await client.post(
+                f"{debtor.link}/{form}",
+                data={"nonce": await _nonce(client, debtor.link), "facture": debtor.promised}
+                | fields,
+                headers={"Origin": service.base_url},
+            )
+            assert answer.status_code == 422, (form, fields, answer.status_code)
+            assert f'data-field="{field}"' in answer.text, (form, fields)
+
+
 async def test_expired_and_forged_links_offer_a_new_one(
     page: Page, service: Service, debtor: Debtor, smtp: Smtp
 ) -> None:
